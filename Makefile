@@ -1,0 +1,61 @@
+# Two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test check lint fmt chromium migrate demo clean-db
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PIP) install -q -e .
+	@touch $@
+
+$(INSTALLED_DEV): pyproject.toml $(INSTALLED)
+	$(PIP) install -q -e '.[dev]'
+	@touch $@
+
+## make run: install, start the embedded database, migrate, load the demo, serve web + worker
+run: $(INSTALLED)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	./scripts/serve.sh
+
+## make test: install what the tests need (dev extras, Debian chromium), run checks and the suite
+test: $(INSTALLED_DEV) chromium
+	$(MAKE) --no-print-directory check
+	$(PY) -m pytest
+
+check: $(INSTALLED_DEV)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy apps qa_site
+	$(PY) manage.py makemigrations --check --dry-run
+
+fmt: $(INSTALLED_DEV)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+chromium:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+
+migrate: $(INSTALLED)
+	$(PY) manage.py migrate --noinput
+
+demo: $(INSTALLED)
+	$(PY) manage.py load_demo
+
+## clean-db: delete the embedded database and uploaded files under var/ (asks no questions)
+clean-db:
+	rm -rf var/pgdata var/media

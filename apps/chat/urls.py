@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.chat import views
+
+app_name = "chat"
+
+urlpatterns = [
+    path("", views.ask_view, name="ask"),
+    path("c/<int:pk>/", views.conversation_view, name="conversation"),
+]

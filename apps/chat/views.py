@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from apps.chat.answering import ask
+from apps.chat.forms import AskForm
+from apps.chat.models import Conversation
+from apps.modelapi.errors import ModelApiError
+from apps.search.permissions import readable_knowledge_base_ids, readable_knowledge_bases
+
+
+def _selected_ids(request: HttpRequest, form: AskForm) -> list[int]:
+    chosen = form.cleaned_data.get("knowledge_base")
+    requested = [chosen.pk] if chosen is not None else None
+    return readable_knowledge_base_ids(request.user, requested=requested)
+
+
+@login_required
+def ask_view(request: HttpRequest) -> HttpResponse:
+    knowledge_bases = readable_knowledge_bases(request.user)
+    form = AskForm(request.POST or None, knowledge_bases=knowledge_bases)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = ask(
+                user=request.user,  # type: ignore[arg-type]
+                question=form.cleaned_data["question"],
+                knowledge_base_ids=_selected_ids(request, form),
+            )
+        except ModelApiError as exc:
+            form.add_error(None, exc.user_message)
+        else:
+            return redirect("chat:conversation", pk=outcome.conversation.pk)
+    return render(
+        request,
+        "chat/ask.html",
+        {
+            "form": form,
+            "knowledge_bases": knowledge_bases,
+            "conversations": Conversation.objects.filter(user=request.user)[:30],
+        },
+    )
+
+
+@login_required
+def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk, user=request.user)
+    knowledge_bases = readable_knowledge_bases(request.user)
+    form = AskForm(request.POST or None, knowledge_bases=knowledge_bases)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ask(
+                user=request.user,  # type: ignore[arg-type]
+                question=form.cleaned_data["question"],
+                knowledge_base_ids=_selected_ids(request, form),
+                conversation=conversation,
+            )
+        except ModelApiError as exc:
+            form.add_error(None, exc.user_message)
+        else:
+            return redirect("chat:conversation", pk=conversation.pk)
+    return render(
+        request,
+        "chat/conversation.html",
+        {
+            "conversation": conversation,
+            "chat_messages": conversation.messages.all(),
+            "form": form,
+            "conversations": Conversation.objects.filter(user=request.user)[:30],
+        },
+    )

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from apps.knowledge.ingest import UploadRejected, enqueue_ingestion, sha256_hex, validate_upload
+from apps.knowledge.models import Chunk, Document, KnowledgeBase
+
+
+@admin.register(KnowledgeBase)
+class KnowledgeBaseAdmin(admin.ModelAdmin[KnowledgeBase]):
+    list_display = ["name", "owner", "shared_with_all", "embedding_model", "created_at"]
+    filter_horizontal = ["groups"]
+    readonly_fields = ["embedding_model", "embedding_dimensions", "created_at"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"owner": request.user.pk}
+
+
+class DocumentAdminForm(forms.ModelForm[Document]):
+    class Meta:
+        model = Document
+        fields = ["knowledge_base", "title", "source_kind", "file", "text", "source_url"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload = self.files.get("file")
+        kind = cleaned.get("source_kind")
+        if upload is not None:
+            data = upload.read()
+            upload.seek(0)
+            try:
+                self.instance.mime_type = validate_upload(data=data, filename=upload.name or "")
+            except UploadRejected as exc:
+                self.add_error("file", str(exc))
+            self.instance.sha256 = sha256_hex(data)
+            if not cleaned.get("title"):
+                cleaned["title"] = upload.name
+        elif kind == Document.SourceKind.FILE and not self.instance.file:
+            self.add_error("file", "Choose a file to upload.")
+        if kind == Document.SourceKind.TEXT:
+            if not cleaned.get("text"):
+                self.add_error("text", "Type the document's text.")
+            self.instance.mime_type = "text/plain"
+        if kind == Document.SourceKind.URL:
+            self.add_error("source_url", "URL ingestion is not available yet; upload the page as a file.")
+        return cleaned
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin[Document]):
+    form = DocumentAdminForm
+    list_display = ["title", "knowledge_base", "status", "chunk_count", "mime_type", "updated_at"]
+    list_filter = ["status", "knowledge_base", "mime_type"]
+    search_fields = ["title"]
+    readonly_fields = [
+        "status", "error", "mime_type", "sha256", "chunk_count", "attempts", "indexed_sha256",
+        "indexed_embedding_model", "created_at", "updated_at", "processed_at",
+    ]
+    actions = ["reindex"]
+
+    def save_model(self, request: HttpRequest, obj: Document, form: Any, change: bool) -> None:
+        content_changed = not change or bool({"file", "text"} & set(form.changed_data))
+        if content_changed:
+            obj.status = Document.Status.QUEUED
+            obj.error = ""
+        super().save_model(request, obj, form, change)
+        if content_changed:
+            enqueue_ingestion(document_id=obj.pk)
+
+    @admin.action(description="Re-index selected documents")
+    def reindex(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        count = 0
+        for document in queryset:
+            Document.objects.filter(pk=document.pk).update(
+                status=Document.Status.QUEUED, indexed_sha256=""
+            )
+            enqueue_ingestion(document_id=document.pk)
+            count += 1
+        self.message_user(request, f"{count} document(s) queued for re-indexing.", messages.SUCCESS)
+
+
+@admin.register(Chunk)
+class ChunkAdmin(admin.ModelAdmin[Chunk]):
+    list_display = ["document", "ordinal", "page", "token_count", "heading"]
+    list_filter = ["knowledge_base"]
+    search_fields = ["text"]
+    exclude = ["embedding"]
+    readonly_fields = [
+        "document", "knowledge_base", "ordinal", "text", "heading", "char_start", "char_end",
+        "page", "token_count",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,166 @@
+"""Knowledge bases, their documents, and the chunks that retrieval searches."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
+
+# Chunk vectors have one fixed width: an HNSW index needs it. Changing the embedding
+# dimension is a migration plus `reembed` (see issue 4), never a silent mix.
+VECTOR_DIMENSIONS = 384
+
+
+class KnowledgeBase(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_knowledge_bases"
+    )
+    shared_with_all = models.BooleanField(
+        default=False, help_text="Every signed-in user may read this knowledge base."
+    )
+    groups = models.ManyToManyField(
+        Group, blank=True, related_name="knowledge_bases", help_text="Groups that may read it."
+    )
+    embedding_model = models.CharField(max_length=200, blank=True)
+    embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def document_upload_path(instance: Document, filename: str) -> str:
+    """A generated storage name: the uploaded name is kept only as the title."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    if not suffix[1:].isalnum():
+        suffix = ""
+    return f"documents/{uuid.uuid4().hex}{suffix}"
+
+
+class Document(models.Model):
+    class SourceKind(models.TextChoices):
+        FILE = "file", "File"
+        URL = "url", "URL"
+        TEXT = "text", "Text"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    knowledge_base = models.ForeignKey(
+        KnowledgeBase, on_delete=models.CASCADE, related_name="documents"
+    )
+    title = models.CharField(max_length=500)
+    source_kind = models.CharField(max_length=10, choices=SourceKind.choices, default=SourceKind.FILE)
+    file = models.FileField(upload_to=document_upload_path, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    text = models.TextField(blank=True, help_text="Body for documents of kind 'text'.")
+    mime_type = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    chunk_count = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    indexed_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Content hash of the version whose chunks are stored."
+    )
+    indexed_embedding_model = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["knowledge_base", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.mime_type == "application/pdf"
+
+    def mark_processing(self) -> None:
+        self.status = self.Status.PROCESSING
+        self.error = ""
+        self.save(update_fields=["status", "error", "updated_at"])
+
+    def mark_ready(self, *, chunk_count: int, sha256: str, embedding_model: str) -> None:
+        self.status = self.Status.READY
+        self.error = ""
+        self.chunk_count = chunk_count
+        self.indexed_sha256 = sha256
+        self.indexed_embedding_model = embedding_model
+        self.processed_at = timezone.now()
+        self.save(
+            update_fields=[
+                "status",
+                "error",
+                "chunk_count",
+                "indexed_sha256",
+                "indexed_embedding_model",
+                "processed_at",
+                "updated_at",
+            ]
+        )
+
+    def mark_failed(self, reason: str) -> None:
+        self.status = self.Status.FAILED
+        self.error = reason[:2000]
+        self.processed_at = timezone.now()
+        self.save(update_fields=["status", "error", "processed_at", "updated_at"])
+
+
+class Chunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    # Denormalised from the document so that the permission filter is one indexed column.
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    heading = models.CharField(max_length=500, blank=True)
+    char_start = models.PositiveIntegerField()
+    char_end = models.PositiveIntegerField()
+    page = models.PositiveIntegerField(null=True, blank=True)
+    token_count = models.PositiveIntegerField()
+    embedding = VectorField(dimensions=VECTOR_DIMENSIONS)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("heading", weight="A", config="english")
+        + SearchVector("text", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering = ["document_id", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_unique_ordinal")
+        ]
+        indexes = [
+            # m=16 / ef_construction=64 are pgvector's defaults; tuned by the benchmark (issue 7).
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(name="chunk_search_vector_gin", fields=["search_vector"]),
+            models.Index(fields=["knowledge_base"], name="chunk_kb_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.ordinal}"

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.localmodels import views
+
+app_name = "localmodels"
+
+urlpatterns = [
+    path("embeddings", views.embeddings, name="embeddings"),
+    path("reranking", views.reranking, name="reranking"),
+    path("chat/completions", views.chat_completions, name="chat_completions"),
+    path("models", views.models, name="models"),
+]

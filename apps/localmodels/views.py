@@ -1,0 +1,209 @@
+"""The built-in local provider: Groq-shaped ``/embeddings``, ``/reranking``,
+``/chat/completions`` and ``/models`` served by the project itself."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import time
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import numpy as np
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from pydantic import BaseModel, ValidationError
+
+from apps.localmodels import answerer, embedder, reranker
+from apps.localmodels.wire import ChatRequest, EmbeddingsRequest, RerankRequest
+
+EMBEDDING_MODEL = embedder.MODEL_NAME
+RERANK_MODEL = "local-rerank"
+CHAT_MODEL = "local-extractive"
+MODELS = (EMBEDDING_MODEL, RERANK_MODEL, CHAT_MODEL)
+
+R = TypeVar("R", bound=BaseModel)
+View = Callable[[HttpRequest], JsonResponse]
+
+
+def error_response(
+    status: int, message: str, *, error_type: str = "invalid_request_error", code: str | None = None
+) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"message": message, "type": error_type, "code": code}},
+        status=status,
+        headers={"x-request-id": _request_id()},
+    )
+
+
+def _request_id() -> str:
+    return f"req_{uuid.uuid4().hex}"
+
+
+def _caller_allowed(request: HttpRequest) -> bool:
+    """With ``LOCAL_PROVIDER_KEY`` set, require it; otherwise serve loopback callers only."""
+    key = settings.LOCAL_PROVIDER_KEY
+    if key:
+        return request.headers.get("Authorization", "") == f"Bearer {key}"
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+def provider_endpoint(view: View) -> View:
+    @wraps(view)
+    def wrapped(request: HttpRequest) -> JsonResponse:
+        if not _caller_allowed(request):
+            return error_response(
+                401, "Invalid API Key", error_type="invalid_request_error", code="invalid_api_key"
+            )
+        return view(request)
+
+    return csrf_exempt(wrapped)
+
+
+def _parse(model: type[R], request: HttpRequest) -> R | JsonResponse:
+    try:
+        payload = json.loads(request.body or b"null")
+    except ValueError:
+        return error_response(400, "The request body is not valid JSON.")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        return error_response(400, f"'{where}': {first['msg']}")
+
+
+def _check_model(requested: str, expected: str) -> JsonResponse | None:
+    if requested != expected:
+        return error_response(
+            404,
+            f"The model `{requested}` does not exist. This server serves `{expected}`.",
+            code="model_not_found",
+        )
+    return None
+
+
+def _encode(vector: np.ndarray[Any, Any], encoding: str) -> list[float] | str:
+    if encoding == "base64":
+        return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+    return [float(x) for x in vector]
+
+
+@require_POST
+@provider_endpoint
+def embeddings(request: HttpRequest) -> JsonResponse:
+    parsed = _parse(EmbeddingsRequest, request)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    if error := _check_model(parsed.model, EMBEDDING_MODEL):
+        return error
+    texts = parsed.texts()
+    if not texts:
+        return error_response(400, "'input' must not be empty.")
+    vectors = embedder.embed_texts(texts)
+    tokens = embedder.count_tokens(texts)
+    return JsonResponse(
+        {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": _encode(v, parsed.encoding_format)}
+                for i, v in enumerate(vectors)
+            ],
+            "model": EMBEDDING_MODEL,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
+@require_POST
+@provider_endpoint
+def reranking(request: HttpRequest) -> JsonResponse:
+    parsed = _parse(RerankRequest, request)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    if error := _check_model(parsed.model, RERANK_MODEL):
+        return error
+    scores = reranker.score_documents(parsed.query, parsed.docs)
+    results = sorted(
+        ({"doc": doc, "score": score} for doc, score in zip(parsed.docs, scores, strict=True)),
+        key=lambda item: float(item["score"]),  # type: ignore[arg-type]
+        reverse=True,
+    )
+    return JsonResponse({"results": results})
+
+
+@require_POST
+@provider_endpoint
+def chat_completions(request: HttpRequest) -> JsonResponse:
+    parsed = _parse(ChatRequest, request)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    if error := _check_model(parsed.model, CHAT_MODEL):
+        return error
+    if parsed.stream:
+        return error_response(400, "Streaming is not supported by the local provider yet.")
+    documents = [
+        answerer.SourceDocument(doc.id or str(i), doc.source.as_text())
+        for i, doc in enumerate(parsed.documents or [])
+    ]
+    question = parsed.question()
+    answer = answerer.answer_question(question, documents)
+    with_citations = parsed.citation_options != "disabled"
+    message: dict[str, Any] = {"role": "assistant", "content": answer.content}
+    if with_citations and answer.citations:
+        message["annotations"] = [
+            {
+                "type": "document_citation",
+                "document_citation": {
+                    "document_id": c.document_id,
+                    "start_index": c.start_index,
+                    "end_index": c.end_index,
+                },
+            }
+            for c in answer.citations
+        ]
+    prompt_tokens = embedder.count_tokens([question, *(d.text for d in documents)])
+    completion_tokens = embedder.count_tokens([answer.content])
+    request_id = _request_id()
+    return JsonResponse(
+        {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": CHAT_MODEL,
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+            "system_fingerprint": None,
+            "x_groq": {"id": request_id},
+        },
+        headers={"x-request-id": request_id},
+    )
+
+
+@require_GET
+@provider_endpoint
+def models(request: HttpRequest) -> JsonResponse:
+    created = 1_700_000_000
+    return JsonResponse(
+        {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": created, "owned_by": "local"}
+                for name in MODELS
+            ],
+        }
+    )

@@ -1,0 +1,132 @@
+"""Pydantic models of the wire format (Groq's OpenAI-compatible API).
+
+Response models ignore unknown fields so that servers may add to them; request
+bodies are built as plain dicts by the client so that nothing unknown is ever sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ErrorBody(_Lenient):
+    message: str = ""
+    type: str | None = None
+    code: str | int | None = None
+
+
+class ErrorEnvelope(_Lenient):
+    error: ErrorBody
+
+
+class EmbeddingItem(_Lenient):
+    index: int = 0
+    embedding: list[float] | str
+
+    def vector(self) -> list[float]:
+        if isinstance(self.embedding, str):
+            raw = base64.b64decode(self.embedding)
+            return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+        return self.embedding
+
+
+class Usage(_Lenient):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class EmbeddingsResponse(_Lenient):
+    data: list[EmbeddingItem]
+    model: str | None = None
+    usage: Usage | None = None
+
+
+class GroqRerankResult(_Lenient):
+    doc: str
+    score: float
+
+
+class GroqRerankResponse(_Lenient):
+    results: list[GroqRerankResult]
+
+
+class DocumentCitation(_Lenient):
+    document_id: str
+    start_index: int
+    end_index: int
+
+
+class FunctionCitation(_Lenient):
+    tool_call_id: str
+    start_index: int
+    end_index: int
+
+
+class Annotation(_Lenient):
+    type: str
+    document_citation: DocumentCitation | None = None
+    function_citation: FunctionCitation | None = None
+
+
+class ChatMessage(_Lenient):
+    role: str = "assistant"
+    content: str | None = None
+    reasoning: str | None = None
+    annotations: list[Annotation] | None = None
+
+
+class ChatChoice(_Lenient):
+    index: int = 0
+    message: ChatMessage
+    finish_reason: str | None = None
+
+
+class XGroq(_Lenient):
+    id: str | None = None
+
+
+class ChatCompletion(_Lenient):
+    id: str | None = None
+    object: str | None = None
+    created: int | None = None
+    model: str | None = None
+    choices: list[ChatChoice]
+    usage: Usage | None = None
+    x_groq: XGroq | None = None
+
+
+class ModelInfo(_Lenient):
+    id: str
+    object: str = "model"
+    owned_by: str | None = None
+    created: int | None = None
+
+
+class ModelList(_Lenient):
+    object: str = "list"
+    data: list[ModelInfo] = Field(default_factory=list)
+
+
+class TextSource(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ChatDocument(BaseModel):
+    """One item of the chat request's ``documents``: exactly ``{id, source}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    source: TextSource
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump()

@@ -1,0 +1,110 @@
+"""Retrieval as a pipeline of small steps: embed → hybrid candidates → rerank → passages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+from apps.knowledge.models import Chunk
+from apps.modelapi.client import create_embeddings, rerank
+from apps.modelapi.errors import ModelApiError
+from apps.search.permissions import readable_knowledge_base_ids
+from apps.search.retrieval import Candidate, hybrid_candidates
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: int
+    document_id: int
+    document_title: str
+    knowledge_base_id: int
+    knowledge_base_name: str
+    text: str
+    heading: str
+    page: int | None
+    source_url: str
+    mime_type: str
+    score: float
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    passages: list[Passage]
+    reranked: bool
+    note: str = ""
+
+
+def load_passages(
+    candidates: list[Candidate], *, knowledge_base_ids: list[int]
+) -> list[Passage]:
+    """Chunk rows for ``candidates`` in candidate order, still scoped to the readable bases."""
+    chunks = {
+        chunk.pk: chunk
+        for chunk in Chunk.objects.filter(
+            pk__in=[c.chunk_id for c in candidates], knowledge_base_id__in=knowledge_base_ids
+        ).select_related("document", "knowledge_base")
+    }
+    passages = []
+    for candidate in candidates:
+        chunk = chunks.get(candidate.chunk_id)
+        if chunk is None:
+            continue
+        passages.append(
+            Passage(
+                chunk_id=chunk.pk,
+                document_id=chunk.document_id,
+                document_title=chunk.document.title,
+                knowledge_base_id=chunk.knowledge_base_id,
+                knowledge_base_name=chunk.knowledge_base.name,
+                text=chunk.text,
+                heading=chunk.heading,
+                page=chunk.page,
+                source_url=chunk.document.source_url,
+                mime_type=chunk.document.mime_type,
+                score=candidate.score,
+            )
+        )
+    return passages
+
+
+def rerank_passages(question: str, passages: list[Passage], *, top_n: int) -> RetrievalResult:
+    """Reorder through ``/reranking``; if it is unavailable, keep the fused order and say so."""
+    if not passages:
+        return RetrievalResult([], reranked=False)
+    try:
+        ranked = rerank(question, [p.text for p in passages])
+    except ModelApiError as exc:
+        logger.warning("reranking unavailable, using fused order: %s", exc)
+        return RetrievalResult(
+            passages[:top_n], reranked=False, note="Reranker unavailable; fused retrieval order used."
+        )
+    ordered = [replace(passages[r.index], score=r.score) for r in ranked]
+    return RetrievalResult(ordered[:top_n], reranked=True)
+
+
+def retrieve(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    question: str,
+    knowledge_base_ids: list[int] | None = None,
+    top_n: int | None = None,
+) -> RetrievalResult:
+    """The passages of the readable knowledge bases that best answer ``question``."""
+    allowed = readable_knowledge_base_ids(user, requested=knowledge_base_ids)
+    if not allowed or not question.strip():
+        return RetrievalResult([], reranked=False)
+    query_vector = create_embeddings([question])[0]
+    candidates = hybrid_candidates(
+        query_text=question,
+        query_vector=query_vector,
+        knowledge_base_ids=allowed,
+        limit=settings.RETRIEVAL_CANDIDATES,
+    )
+    passages = load_passages(candidates, knowledge_base_ids=allowed)
+    return rerank_passages(question, passages, top_n=top_n or settings.RETRIEVAL_TOP_N)

@@ -1,0 +1,185 @@
+"""Settings, read from the environment through ``qa_site.env`` (see ``.env.example``)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from qa_site.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("QA_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+
+def _secret_key() -> str:
+    key = env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
+    # A development default: generated once per checkout, kept out of git under var/.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "apps.knowledge",
+    "apps.modelapi",
+    "apps.localmodels",
+    "apps.search",
+    "apps.chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "qa_site.urls"
+WSGI_APPLICATION = "qa_site.wsgi.application"
+ASGI_APPLICATION = "qa_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: DATABASE_URL, or the embedded PostgreSQL 16 + pgvector under var/ ---
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    from qa_site.embedded_db import embedded_database_settings
+
+    DATABASES = {
+        "default": embedded_database_settings(
+            VAR_DIR / "pgdata", env_str("EMBEDDED_DB_NAME", "qa_site")
+        )
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat:ask"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media-not-served/"  # originals are served only through a permission-checked view
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Uploads ---
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Model API: one wire protocol; embeddings, reranking and chat may each have their own server ---
+MODEL_API_KEY = env_str("MODEL_API_KEY")
+LOCAL_PROVIDER_URL = env_str("LOCAL_PROVIDER_URL", f"{SITE_URL}/local/v1").rstrip("/")
+USING_LOCAL_PROVIDER = not MODEL_API_KEY and not env_str("MODEL_API_BASE_URL")
+MODEL_API_BASE_URL = env_str(
+    "MODEL_API_BASE_URL",
+    LOCAL_PROVIDER_URL if USING_LOCAL_PROVIDER else "https://api.groq.com/openai/v1",
+).rstrip("/")
+# The local provider serves loopback callers only, unless a key is set for it.
+LOCAL_PROVIDER_KEY = env_str("LOCAL_PROVIDER_KEY")
+_DEFAULT_KEY = MODEL_API_KEY or (LOCAL_PROVIDER_KEY if USING_LOCAL_PROVIDER else "")
+MODEL_API_TIMEOUT = env_float("MODEL_API_TIMEOUT", 60.0)
+MODEL_API_CONNECT_TIMEOUT = env_float("MODEL_API_CONNECT_TIMEOUT", 5.0)
+MODEL_API_MAX_RETRIES = env_int("MODEL_API_MAX_RETRIES", 3)
+
+EMBEDDINGS_BASE_URL = env_str("EMBEDDINGS_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
+EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY", _DEFAULT_KEY)
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384)
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
+
+RERANK_BASE_URL = env_str("RERANK_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
+RERANK_API_KEY = env_str("RERANK_API_KEY", _DEFAULT_KEY)
+RERANK_MODEL = env_str("RERANK_MODEL", "local-rerank" if USING_LOCAL_PROVIDER else "")
+
+CHAT_BASE_URL = env_str("CHAT_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
+CHAT_API_KEY = env_str("CHAT_API_KEY", _DEFAULT_KEY)
+CHAT_MODEL = env_str(
+    "CHAT_MODEL", "local-extractive" if USING_LOCAL_PROVIDER else "llama-3.3-70b-versatile"
+)
+
+# --- Retrieval ---
+RETRIEVAL_CANDIDATES = env_int("RETRIEVAL_CANDIDATES", 40)
+RETRIEVAL_TOP_N = env_int("RETRIEVAL_TOP_N", 6)
+RRF_K = env_int("RRF_K", 60)
+HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
+
+# --- Chunking ---
+# all-MiniLM-L6-v2 reads at most 256 word pieces: chunks of ~200 tokens fit whole.
+CHUNK_TARGET_TOKENS = env_int("CHUNK_TARGET_TOKENS", 200)
+CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 40)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "apps": {"handlers": ["console"], "level": env_str("APP_LOG_LEVEL", "INFO")},
+    },
+}
+DEMO_PASSWORD = env_str("DEMO_PASSWORD")

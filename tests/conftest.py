@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from apps.knowledge.demo import DemoWorld, ensure_demo_world
+from apps.knowledge.ingest import ingest_document
+from apps.knowledge.models import KnowledgeBase
+from tests.servers import serve_app
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "documents"
+
+
+@pytest.fixture(scope="session")
+def app_server_url() -> Iterator[str]:
+    """The app, including its local provider, served over real HTTP for the whole session."""
+    with serve_app() as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _model_api_on_local_provider(settings, app_server_url: str, tmp_path: Path) -> None:
+    """Point every model call at the real local provider, over HTTP."""
+    base = f"{app_server_url}/local/v1"
+    settings.EMBEDDINGS_BASE_URL = base
+    settings.RERANK_BASE_URL = base
+    settings.CHAT_BASE_URL = base
+    settings.EMBEDDINGS_API_KEY = settings.RERANK_API_KEY = settings.CHAT_API_KEY = ""
+    settings.EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+    settings.RERANK_MODEL = "local-rerank"
+    settings.CHAT_MODEL = "local-extractive"
+    settings.MODEL_API_MAX_RETRIES = 1
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return User.objects.create_user("alice", password="alice-password", is_staff=True)
+
+
+@pytest.fixture
+def bob(db) -> User:
+    return User.objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    return User.objects.create_user("charlie", password="charlie-password")
+
+
+@pytest.fixture
+def team_b(db) -> Group:
+    return Group.objects.create(name="team-b")
+
+
+@pytest.fixture
+def knowledge_base(alice: User) -> KnowledgeBase:
+    return KnowledgeBase.objects.create(name="Alice's base", owner=alice)
+
+
+@pytest.fixture
+def demo_world(db) -> DemoWorld:
+    """The demo knowledge base, fully indexed through the local provider."""
+    world = ensure_demo_world(documents_dir=DEMO_DIR)
+    for document in world.documents:
+        assert ingest_document(document_id=document.pk).outcome == "indexed"
+    return world

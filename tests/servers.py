@@ -1,0 +1,109 @@
+"""Real HTTP servers for tests: the app itself (local provider) and a fake Groq."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_app() -> Iterator[str]:
+    """Serve the whole Django app over real HTTP on a free loopback port."""
+    server = ThreadedWSGIServer(("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeGroq:
+    """A loopback server replaying Groq-shaped replies, one per request, in order.
+
+    ``replies`` maps a path (``/openai/v1/chat/completions``) to a list of replies; the
+    last one repeats. Every request is recorded with its path, headers and JSON body.
+    """
+
+    replies: dict[str, list[Reply]] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str = ""
+
+    def reply(self, path: str, *replies: Reply) -> None:
+        self.replies["/openai/v1/" + path] = list(replies)
+
+    def _next(self, path: str) -> Reply:
+        queue = self.replies.get(path)
+        if not queue:
+            return Reply(404, {"error": {"message": f"Unknown request URL: {path}",
+                                         "type": "invalid_request_error", "code": "unknown_url"}})
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+@contextmanager
+def fake_groq() -> Iterator[FakeGroq]:
+    fake = FakeGroq()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            fake.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "json": json.loads(raw) if raw else None,
+                }
+            )
+            reply = fake._next(self.path)
+            payload = json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = _handle
+        do_POST = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/openai/v1"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+Factory = Callable[..., Any]

@@ -7,6 +7,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("local/v1/", include("apps.localmodels.urls")),
+    # The same provider under Groq's own path layout, so the `groq` SDK can use base_url=".../local".
+    path(
+        "local/openai/v1/",
+        include(("apps.localmodels.urls", "localmodels"), namespace="localmodels-groq"),
+    ),
     path("", include("apps.chat.urls")),
     path("", include("apps.knowledge.urls")),
 ]

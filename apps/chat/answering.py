@@ -34,10 +34,22 @@ class AnswerOutcome:
     message: Message
 
 
+def document_text(passage: Passage) -> str:
+    """The passage as sent to the model, with its section heading when the text lacks it."""
+    if passage.heading and not passage.text.lstrip().startswith("#"):
+        return f"# {passage.heading}\n\n{passage.text}"
+    return passage.text
+
+
 def documents_for(passages: list[Passage]) -> tuple[list[ChatDocument], dict[str, Passage]]:
-    """Passages as ``documents`` with short ids ("1", "2", …) that map back on our side."""
+    """Passages as ``documents`` with short ids ("1", "2", …) that map back on our side.
+
+    Titles and URLs stay on our side: Groq rejects unknown keys in ``documents`` items.
+    """
     by_id = {str(i): p for i, p in enumerate(passages, start=1)}
-    docs = [ChatDocument(id=key, source=TextSource(text=p.text)) for key, p in by_id.items()]
+    docs = [
+        ChatDocument(id=key, source=TextSource(text=document_text(p))) for key, p in by_id.items()
+    ]
     return docs, by_id
 
 

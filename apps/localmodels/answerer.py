@@ -50,6 +50,11 @@ class _Sentence:
     document_id: str
     order: int
     text: str
+    heading: str = ""
+
+    def scored_text(self) -> str:
+        """The sentence with its section heading: "First steps" makes its list items findable."""
+        return f"{self.heading}: {self.text}" if self.heading else self.text
 
 
 def unwrap_lines(text: str) -> str:
@@ -71,25 +76,41 @@ def unwrap_lines(text: str) -> str:
     return "\n".join(out)
 
 
+_HEADING_LINE = re.compile(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences and list items of ``text``, without Markdown line prefixes."""
-    sentences = []
-    for piece in _SENTENCE_END.split(unwrap_lines(text)):
-        cleaned = _MARKUP_PREFIX.sub("", piece).strip()
-        cleaned = re.sub(r"\s+", " ", cleaned)
-        if MIN_SENTENCE_CHARS <= len(cleaned) <= MAX_SENTENCE_CHARS:
-            sentences.append(cleaned)
-    return sentences
+    """Sentences and list items of ``text``, without Markdown line prefixes or headings."""
+    return [sentence for _, sentence in sentences_with_headings(text)]
+
+
+def sentences_with_headings(text: str) -> list[tuple[str, str]]:
+    """``(section heading, sentence)`` pairs; heading lines themselves are never sentences."""
+    pairs: list[tuple[str, str]] = []
+    heading = ""
+    for line in unwrap_lines(text).split("\n"):
+        match = _HEADING_LINE.match(line)
+        if match:
+            heading = match.group(1).strip()
+            continue
+        for piece in _SENTENCE_END.split(line):
+            cleaned = re.sub(r"\s+", " ", _MARKUP_PREFIX.sub("", piece)).strip()
+            if not MIN_SENTENCE_CHARS <= len(cleaned) <= MAX_SENTENCE_CHARS:
+                continue
+            if not cleaned.endswith((".", "!", "?", ":", ";")) and len(cleaned.split()) < 6:
+                continue  # a title or label, not a statement
+            pairs.append((heading, cleaned))
+    return pairs
 
 
 def _candidate_sentences(documents: Sequence[SourceDocument]) -> list[_Sentence]:
     candidates = []
     seen: set[str] = set()
     for doc in documents:
-        for sentence in split_sentences(doc.text):
+        for heading, sentence in sentences_with_headings(doc.text):
             if sentence not in seen:
                 seen.add(sentence)
-                candidates.append(_Sentence(doc.id, len(candidates), sentence))
+                candidates.append(_Sentence(doc.id, len(candidates), sentence, heading))
     return candidates
 
 
@@ -98,12 +119,12 @@ def answer_question(question: str, documents: Sequence[SourceDocument]) -> Answe
     candidates = _candidate_sentences(documents)
     if not question.strip() or not candidates:
         return Answer(NO_ANSWER, [])
-    vectors = embed_texts([question] + [c.text for c in candidates])
+    vectors = embed_texts([question] + [c.scored_text() for c in candidates])
     similarities = vectors[1:] @ vectors[0]
     terms = content_terms(question)
     scored = sorted(
         (
-            (float(0.8 * sim + 0.2 * term_overlap(terms, c.text)), c)
+            (float(0.8 * sim + 0.2 * term_overlap(terms, c.scored_text())), c)
             for sim, c in zip(similarities, candidates, strict=True)
         ),
         key=lambda pair: pair[0],

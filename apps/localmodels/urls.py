@@ -9,4 +9,5 @@ urlpatterns = [
     path("reranking", views.reranking, name="reranking"),
     path("chat/completions", views.chat_completions, name="chat_completions"),
     path("models", views.models, name="models"),
+    path("models/<str:model_id>", views.model_detail, name="model_detail"),
 ]

@@ -194,16 +194,20 @@ def chat_completions(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _model_json(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "local"}
+
+
 @require_GET
 @provider_endpoint
 def models(request: HttpRequest) -> JsonResponse:
-    created = 1_700_000_000
-    return JsonResponse(
-        {
-            "object": "list",
-            "data": [
-                {"id": name, "object": "model", "created": created, "owned_by": "local"}
-                for name in MODELS
-            ],
-        }
-    )
+    return JsonResponse({"object": "list", "data": [_model_json(name) for name in MODELS]})
+
+
+@require_GET
+def model_detail(request: HttpRequest, model_id: str) -> JsonResponse:
+    if not _caller_allowed(request):
+        return error_response(401, "Invalid API Key", code="invalid_api_key")
+    if model_id not in MODELS:
+        return error_response(404, f"The model `{model_id}` does not exist.", code="model_not_found")
+    return JsonResponse(_model_json(model_id))

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from apps.chat.citations import (
+    citations_from_annotations,
+    citations_from_markers,
+    render_answer,
+    unique_sources,
+)
+from apps.modelapi.schemas import Annotation
+from apps.search.passages import Passage
+
+
+def _passage(chunk_id: int, title: str, text: str, page: int | None = None) -> Passage:
+    return Passage(
+        chunk_id=chunk_id,
+        document_id=chunk_id * 10,
+        document_title=title,
+        knowledge_base_id=1,
+        knowledge_base_name="kb",
+        text=text,
+        heading="",
+        page=page,
+        source_url="",
+        mime_type="text/plain",
+        score=0.5,
+    )
+
+
+def _annotation(doc_id: str, start: int, end: int) -> Annotation:
+    return Annotation.model_validate(
+        {
+            "type": "document_citation",
+            "document_citation": {"document_id": doc_id, "start_index": start, "end_index": end},
+        }
+    )
+
+
+PASSAGES = {
+    "1": _passage(7, "Travel policy", "The hotel cap is 180 euros."),
+    "2": _passage(9, "Handbook", "Laptops are replaced every 36 months.", page=2),
+}
+ANSWER = "Hotels cost at most 180 euros. Laptops last 36 months."
+
+
+def test_annotation_spans_map_to_the_passages_their_ids_name() -> None:
+    annotations = [_annotation("2", 31, 54), _annotation("1", 0, 30)]
+    citations = citations_from_annotations(ANSWER, annotations, PASSAGES)
+    assert [(c.number, c.chunk_id, ANSWER[c.start : c.end]) for c in citations] == [
+        (1, 7, "Hotels cost at most 180 euros."),
+        (2, 9, "Laptops last 36 months."),
+    ]
+    assert citations[1].page == 2 and citations[1].title == "Handbook"
+
+
+def test_annotations_naming_unknown_documents_are_dropped() -> None:
+    annotations = [_annotation("99", 0, 10), _annotation("chunk-7", 0, 10), _annotation("1", 0, 30)]
+    citations = citations_from_annotations(ANSWER, annotations, PASSAGES)
+    assert [c.chunk_id for c in citations] == [7]
+
+
+def test_out_of_range_spans_are_clamped_into_the_answer() -> None:
+    citations = citations_from_annotations(ANSWER, [_annotation("1", 20, 5000)], PASSAGES)
+    assert (citations[0].start, citations[0].end) == (20, len(ANSWER))
+
+
+def test_the_same_passage_reuses_its_number() -> None:
+    annotations = [_annotation("1", 0, 10), _annotation("2", 31, 54), _annotation("1", 11, 30)]
+    citations = citations_from_annotations(ANSWER, annotations, PASSAGES)
+    assert [c.number for c in citations] == [1, 1, 2]
+    assert [s["number"] for s in unique_sources([c.as_json() for c in citations])] == [1, 2]
+
+
+def test_bracket_markers_become_citations_when_a_server_ignores_documents() -> None:
+    content = "Hotels cost at most 180 euros [1]. Laptops last 36 months [2][7]."
+    citations = citations_from_markers(content, PASSAGES)
+    assert [(c.number, c.chunk_id) for c in citations] == [(1, 7), (2, 9)]
+
+
+def test_rendered_answer_escapes_model_text_and_places_markers_after_spans() -> None:
+    content = "<script>alert(1)</script> Cap is 180 euros."
+    citation = citations_from_annotations(content, [_annotation("1", 26, 43)], PASSAGES)[0]
+    html = render_answer(content, [citation.as_json()], prefix="cite-5")
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert html.endswith('popovertarget="cite-5-1" aria-label="Source 1: Travel policy">1</button>')

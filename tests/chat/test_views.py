@@ -1,0 +1,81 @@
+"""The ask and conversation pages through Django's test client on the real database."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from apps.chat.models import Conversation, Message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_client(client: Client, demo_world) -> Client:
+    client.force_login(demo_world.user)
+    return client
+
+
+def test_asking_redirects_to_a_conversation_showing_markers_and_sources(demo_client, demo_world) -> None:
+    response = demo_client.post(
+        reverse("chat:ask"),
+        {"question": "How often are laptops replaced?", "knowledge_base": demo_world.knowledge_base.pk},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0].startswith("/c/")
+    assert 'class="cite-marker"' in html and "36 months" in html
+    assert "employee-handbook.pdf</a>, page 2" in html
+
+
+def test_conversations_of_other_users_are_not_found(client, demo_world, bob) -> None:
+    conversation = Conversation.objects.create(user=demo_world.user, title="private")
+    Message.objects.create(conversation=conversation, role="user", content="secret question")
+    client.force_login(bob)
+    response = client.get(reverse("chat:conversation", args=[conversation.pk]))
+    assert response.status_code == 404
+    assert b"secret question" not in response.content
+
+
+def test_documents_of_unreadable_bases_are_not_found(client, demo_world, bob) -> None:
+    document = demo_world.documents[0]
+    demo_world.knowledge_base.shared_with_all = False
+    demo_world.knowledge_base.save()
+    client.force_login(bob)
+    assert client.get(reverse("knowledge:document", args=[document.pk])).status_code == 404
+    assert client.get(reverse("knowledge:document_file", args=[document.pk])).status_code == 404
+
+
+def test_uploaded_html_is_downloaded_never_rendered_in_our_origin(demo_client, demo_world) -> None:
+    document = next(d for d in demo_world.documents if d.title.endswith(".html"))
+    response = demo_client.get(reverse("knowledge:document_file", args=[document.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["Content-Security-Policy"] == "sandbox"
+
+
+def test_model_server_down_shows_a_clear_message_and_keeps_the_question(
+    demo_client, demo_world, settings
+) -> None:
+    settings.CHAT_BASE_URL = "http://127.0.0.1:9/v1"
+    settings.MODEL_API_MAX_RETRIES = 0
+    response = demo_client.post(reverse("chat:ask"), {"question": "Hotel cap in Europe?"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "The model server could not be reached" in html
+    assert "Hotel cap in Europe?" in html
+    assert not Conversation.objects.exists()
+
+
+def test_answers_without_citations_say_no_sources_were_cited(demo_client, demo_world) -> None:
+    conversation = Conversation.objects.create(user=demo_world.user, title="t")
+    Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        content="An answer with no citations.",
+        retrieved=[{"chunk_id": 1}],
+    )
+    response = demo_client.get(reverse("chat:conversation", args=[conversation.pk]))
+    assert b"No sources cited." in response.content

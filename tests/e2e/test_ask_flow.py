@@ -1,0 +1,45 @@
+"""A person in a real Chromium: sign in, ask, see a citation marker, open the passage."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Ask your knowledge bases")).to_be_visible()
+
+
+def test_asking_shows_a_citation_marker_that_opens_the_cited_passage(
+    page: Page, live_server, demo_world
+) -> None:
+    sign_in(page, live_server.url, demo_world.user.username, demo_world.password)
+    page.get_by_label("Knowledge base").select_option(label=demo_world.knowledge_base.name)
+    page.get_by_label("Question").fill("How often are laptops replaced?")
+    page.get_by_role("button", name="Ask").click()
+
+    answer = page.get_by_role("article", name="Answer")
+    expect(answer).to_contain_text("36 months")
+    marker = answer.locator("button.cite-marker").first
+    expect(marker).to_be_visible()
+    marker.click()
+
+    popover = page.locator(".cite-pop:popover-open")
+    expect(popover).to_be_visible()
+    expect(popover).to_contain_text("employee-handbook.pdf")
+    expect(popover).to_contain_text("page 2")
+    expect(popover.locator("blockquote")).to_contain_text("Laptops are replaced every 36 months")
+
+    popover.get_by_role("link", name="Open in document").click()
+    expect(page.locator(".chunk:target")).to_contain_text("36 months")
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(page: Page, live_server) -> None:
+    page.goto(f"{live_server.url}/")
+    expect(page).to_have_url(f"{live_server.url}/login/?next=/")

@@ -7,18 +7,21 @@ so Ctrl-C on ``make run`` stops the database too, and the data under ``var/`` st
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 
 def embedded_database_settings(data_dir: Path, name: str) -> dict[str, Any]:
     """Return a Django ``DATABASES['default']`` entry for the embedded server."""
-    import pgserver
+    # pgserver keeps its lock under the user runtime dir and warns when XDG_RUNTIME_DIR is unset.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    from pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = get_server(data_dir, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
-    _ensure_database(server, name)
+    _ensure_database(str(socket_dir), name)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
@@ -30,9 +33,13 @@ def embedded_database_settings(data_dir: Path, name: str) -> dict[str, Any]:
     }
 
 
-def _ensure_database(server: Any, name: str) -> None:
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"unsafe database name {name!r}")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{name}";')
+def _ensure_database(socket_dir: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(
+        host=socket_dir, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -58,8 +58,16 @@ class FakeGroq:
     def _next(self, path: str) -> Reply:
         queue = self.replies.get(path)
         if not queue:
-            return Reply(404, {"error": {"message": f"Unknown request URL: {path}",
-                                         "type": "invalid_request_error", "code": "unknown_url"}})
+            return Reply(
+                404,
+                {
+                    "error": {
+                        "message": f"Unknown request URL: {path}",
+                        "type": "invalid_request_error",
+                        "code": "unknown_url",
+                    }
+                },
+            )
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.chat.citations import Citation, citations_from_annotations, citations_from_markers
@@ -94,7 +94,7 @@ def generate_answer(
 
 def ask(
     *,
-    user: AbstractBaseUser,
+    user: User,
     question: str,
     knowledge_base_ids: list[int],
     conversation: Conversation | None = None,

@@ -13,7 +13,9 @@ MAX_QUESTION_CHARS = 2000
 class AskForm(forms.Form):
     question = forms.CharField(
         max_length=MAX_QUESTION_CHARS,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Ask a question…", "required": True}),
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "Ask a question…", "required": True}
+        ),
     )
     knowledge_base = forms.ModelChoiceField(
         queryset=KnowledgeBase.objects.none(),

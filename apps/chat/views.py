@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -9,6 +10,12 @@ from apps.chat.forms import AskForm
 from apps.chat.models import Conversation
 from apps.modelapi.errors import ModelApiError
 from apps.search.permissions import readable_knowledge_base_ids, readable_knowledge_bases
+
+
+def _signed_in_user(request: HttpRequest) -> User:
+    """The user of a ``login_required`` view."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _selected_ids(request: HttpRequest, form: AskForm) -> list[int]:
@@ -24,7 +31,7 @@ def ask_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             outcome = ask(
-                user=request.user,  # type: ignore[arg-type]
+                user=_signed_in_user(request),
                 question=form.cleaned_data["question"],
                 knowledge_base_ids=_selected_ids(request, form),
             )
@@ -38,20 +45,20 @@ def ask_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "knowledge_bases": knowledge_bases,
-            "conversations": Conversation.objects.filter(user=request.user)[:30],
+            "conversations": Conversation.objects.filter(user=_signed_in_user(request))[:30],
         },
     )
 
 
 @login_required
 def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, pk=pk, user=request.user)
+    conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
     knowledge_bases = readable_knowledge_bases(request.user)
     form = AskForm(request.POST or None, knowledge_bases=knowledge_bases)
     if request.method == "POST" and form.is_valid():
         try:
             ask(
-                user=request.user,  # type: ignore[arg-type]
+                user=_signed_in_user(request),
                 question=form.cleaned_data["question"],
                 knowledge_base_ids=_selected_ids(request, form),
                 conversation=conversation,
@@ -67,6 +74,6 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
             "conversation": conversation,
             "chat_messages": conversation.messages.all(),
             "form": form,
-            "conversations": Conversation.objects.filter(user=request.user)[:30],
+            "conversations": Conversation.objects.filter(user=_signed_in_user(request))[:30],
         },
     )

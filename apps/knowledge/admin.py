@@ -47,7 +47,9 @@ class DocumentAdminForm(forms.ModelForm[Document]):
                 self.add_error("text", "Type the document's text.")
             self.instance.mime_type = "text/plain"
         if kind == Document.SourceKind.URL:
-            self.add_error("source_url", "URL ingestion is not available yet; upload the page as a file.")
+            self.add_error(
+                "source_url", "URL ingestion is not available yet; upload the page as a file."
+            )
         return cleaned
 
 
@@ -58,8 +60,17 @@ class DocumentAdmin(admin.ModelAdmin[Document]):
     list_filter = ["status", "knowledge_base", "mime_type"]
     search_fields = ["title"]
     readonly_fields = [
-        "status", "error", "mime_type", "sha256", "chunk_count", "attempts", "indexed_sha256",
-        "indexed_embedding_model", "created_at", "updated_at", "processed_at",
+        "status",
+        "error",
+        "mime_type",
+        "sha256",
+        "chunk_count",
+        "attempts",
+        "indexed_sha256",
+        "indexed_embedding_model",
+        "created_at",
+        "updated_at",
+        "processed_at",
     ]
     actions = ["reindex"]
 
@@ -91,8 +102,15 @@ class ChunkAdmin(admin.ModelAdmin[Chunk]):
     search_fields = ["text"]
     exclude = ["embedding"]
     readonly_fields = [
-        "document", "knowledge_base", "ordinal", "text", "heading", "char_start", "char_end",
-        "page", "token_count",
+        "document",
+        "knowledge_base",
+        "ordinal",
+        "text",
+        "heading",
+        "char_start",
+        "char_end",
+        "page",
+        "token_count",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

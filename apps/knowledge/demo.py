@@ -61,4 +61,4 @@ def ensure_demo_world(*, documents_dir: Path = DEMO_DOCUMENTS_DIR) -> DemoWorld:
         for path in sorted(documents_dir.iterdir())
         if path.is_file()
     ]
-    return DemoWorld(user, password, knowledge_base, documents)  # type: ignore[arg-type]
+    return DemoWorld(user, password, knowledge_base, documents)

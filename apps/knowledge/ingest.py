@@ -115,14 +115,11 @@ def claim_document(*, document_id: int) -> bool:
     """Atomically move a document to ``processing``; False if another worker holds it."""
     stale = timezone.now() - PROCESSING_LEASE
     claimable = ~Q(status=Document.Status.PROCESSING) | Q(updated_at__lt=stale)
-    updated = (
-        Document.objects.filter(claimable, pk=document_id)
-        .update(
-            status=Document.Status.PROCESSING,
-            error="",
-            attempts=F("attempts") + 1,
-            updated_at=timezone.now(),
-        )
+    updated = Document.objects.filter(claimable, pk=document_id).update(
+        status=Document.Status.PROCESSING,
+        error="",
+        attempts=F("attempts") + 1,
+        updated_at=timezone.now(),
     )
     return updated == 1
 
@@ -131,7 +128,7 @@ def read_document_bytes(document: Document) -> bytes:
     if document.source_kind == Document.SourceKind.TEXT:
         return document.text.encode("utf-8")
     with document.file.open("rb") as handle:
-        return handle.read()
+        return bytes(handle.read())
 
 
 def embedding_input(draft: ChunkDraft, *, title: str) -> str:

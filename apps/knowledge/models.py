@@ -65,7 +65,9 @@ class Document(models.Model):
         KnowledgeBase, on_delete=models.CASCADE, related_name="documents"
     )
     title = models.CharField(max_length=500)
-    source_kind = models.CharField(max_length=10, choices=SourceKind.choices, default=SourceKind.FILE)
+    source_kind = models.CharField(
+        max_length=10, choices=SourceKind.choices, default=SourceKind.FILE
+    )
     file = models.FileField(upload_to=document_upload_path, blank=True)
     source_url = models.URLField(max_length=2000, blank=True)
     text = models.TextField(blank=True, help_text="Body for documents of kind 'text'.")

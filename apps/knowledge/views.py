@@ -38,7 +38,7 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=not inline,
-        filename=document.title if document.title else None,
+        filename=document.title or "document",
         content_type="application/pdf" if inline else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"

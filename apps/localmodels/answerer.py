@@ -104,7 +104,7 @@ def sentences_with_headings(text: str) -> list[tuple[str, str]]:
 
 
 def _candidate_sentences(documents: Sequence[SourceDocument]) -> list[_Sentence]:
-    candidates = []
+    candidates: list[_Sentence] = []
     seen: set[str] = set()
     for doc in documents:
         for heading, sentence in sentences_with_headings(doc.text):

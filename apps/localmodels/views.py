@@ -132,12 +132,8 @@ def reranking(request: HttpRequest) -> JsonResponse:
     if error := _check_model(parsed.model, RERANK_MODEL):
         return error
     scores = reranker.score_documents(parsed.query, parsed.docs)
-    results = sorted(
-        ({"doc": doc, "score": score} for doc, score in zip(parsed.docs, scores, strict=True)),
-        key=lambda item: float(item["score"]),  # type: ignore[arg-type]
-        reverse=True,
-    )
-    return JsonResponse({"results": results})
+    ranked = sorted(zip(parsed.docs, scores, strict=True), key=lambda pair: pair[1], reverse=True)
+    return JsonResponse({"results": [{"doc": doc, "score": score} for doc, score in ranked]})
 
 
 @require_POST
@@ -209,5 +205,7 @@ def model_detail(request: HttpRequest, model_id: str) -> JsonResponse:
     if not _caller_allowed(request):
         return error_response(401, "Invalid API Key", code="invalid_api_key")
     if model_id not in MODELS:
-        return error_response(404, f"The model `{model_id}` does not exist.", code="model_not_found")
+        return error_response(
+            404, f"The model `{model_id}` does not exist.", code="model_not_found"
+        )
     return JsonResponse(_model_json(model_id))

@@ -53,7 +53,9 @@ class RankedDoc:
 
 
 def embeddings_endpoint() -> Endpoint:
-    return Endpoint(settings.EMBEDDINGS_BASE_URL, settings.EMBEDDINGS_API_KEY, settings.EMBEDDING_MODEL)
+    return Endpoint(
+        settings.EMBEDDINGS_BASE_URL, settings.EMBEDDINGS_API_KEY, settings.EMBEDDING_MODEL
+    )
 
 
 def rerank_endpoint() -> Endpoint:
@@ -65,7 +67,9 @@ def chat_endpoint() -> Endpoint:
 
 
 @functools.lru_cache(maxsize=16)
-def _http_client(base_url: str, api_key: str, timeout: float, connect_timeout: float) -> httpx.Client:
+def _http_client(
+    base_url: str, api_key: str, timeout: float, connect_timeout: float
+) -> httpx.Client:
     headers = {"Accept": "application/json", "User-Agent": "qa-site/0.1"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
@@ -105,8 +109,8 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
     """Seconds to wait before retry number ``attempt`` (0-based)."""
     if retry_after is not None:
         return max(0.0, retry_after)
-    base = min(0.5 * (2**attempt), MAX_BACKOFF_SECONDS)
-    return base * (0.5 + random.random() / 2)
+    base = min(0.5 * float(2**attempt), MAX_BACKOFF_SECONDS)
+    return float(base * (0.5 + random.random() / 2))
 
 
 def _error_from_response(response: httpx.Response, path: str) -> ModelApiError:
@@ -158,7 +162,9 @@ def request_json(
                         request_id=response.headers.get("x-request-id"),
                     ) from exc
             last_error = _error_from_response(response, path)
-        logger.warning("model API %s %s failed (attempt %d): %s", method, path, attempt + 1, last_error)
+        logger.warning(
+            "model API %s %s failed (attempt %d): %s", method, path, attempt + 1, last_error
+        )
         if not last_error.retryable or attempt == attempts - 1:
             break
         time.sleep(backoff_delay(attempt, last_error.retry_after))
@@ -170,10 +176,14 @@ def _validate(model: type[M], payload: Any, path: str) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise ModelApiError(f"unexpected response shape: {exc.errors()[:3]}", endpoint=path) from exc
+        raise ModelApiError(
+            f"unexpected response shape: {exc.errors()[:3]}", endpoint=path
+        ) from exc
 
 
-def create_embeddings(texts: Sequence[str], *, endpoint: Endpoint | None = None) -> list[list[float]]:
+def create_embeddings(
+    texts: Sequence[str], *, endpoint: Endpoint | None = None
+) -> list[list[float]]:
     """Embed ``texts`` in batches of ``EMBEDDING_BATCH_SIZE``; vectors come back in input order."""
     endpoint = endpoint or embeddings_endpoint()
     batch_size = max(1, int(settings.EMBEDDING_BATCH_SIZE))

@@ -40,9 +40,7 @@ class RetrievalResult:
     note: str = ""
 
 
-def load_passages(
-    candidates: list[Candidate], *, knowledge_base_ids: list[int]
-) -> list[Passage]:
+def load_passages(candidates: list[Candidate], *, knowledge_base_ids: list[int]) -> list[Passage]:
     """Chunk rows for ``candidates`` in candidate order, still scoped to the readable bases."""
     chunks = {
         chunk.pk: chunk
@@ -82,7 +80,9 @@ def rerank_passages(question: str, passages: list[Passage], *, top_n: int) -> Re
     except ModelApiError as exc:
         logger.warning("reranking unavailable, using fused order: %s", exc)
         return RetrievalResult(
-            passages[:top_n], reranked=False, note="Reranker unavailable; fused retrieval order used."
+            passages[:top_n],
+            reranked=False,
+            note="Reranker unavailable; fused retrieval order used.",
         )
     ordered = [replace(passages[r.index], score=r.score) for r in ranked]
     return RetrievalResult(ordered[:top_n], reranked=True)

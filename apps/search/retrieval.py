@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -67,7 +68,7 @@ def hybrid_candidates(
     """Fused vector + full-text candidates, restricted to ``knowledge_base_ids``."""
     if not knowledge_base_ids:
         return []
-    params = {
+    params: dict[str, Any] = {
         "qvec": _vector_literal(query_vector),
         "qtext": query_text,
         "kb_ids": list(knowledge_base_ids),
@@ -75,7 +76,9 @@ def hybrid_candidates(
         "rrf_k": settings.RRF_K,
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)])
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)]
+        )
         cursor.execute(HYBRID_SQL, params)
         rows = cursor.fetchall()
     return [Candidate(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]

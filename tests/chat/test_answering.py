@@ -16,7 +16,11 @@ pytestmark = pytest.mark.django_db
     [
         ("How often are laptops replaced?", "employee-handbook.pdf", "36 months"),
         ("What is the nightly hotel cap in Europe?", "travel-and-expenses.md", "180 euros"),
-        ("How quickly must a severity 1 incident be acknowledged?", "incident-response-runbook.md", "5 minutes"),
+        (
+            "How quickly must a severity 1 incident be acknowledged?",
+            "incident-response-runbook.md",
+            "5 minutes",
+        ),
         ("What is the guest Wi-Fi network called?", "office-guide.txt", "LumenGuest"),
         ("How large can a file be in Lumen Sync?", "product-faq.html", "4 GB"),
     ],
@@ -35,7 +39,9 @@ def test_a_fact_in_one_document_is_answered_with_a_citation_of_that_document(
     assert document in cited_titles
     for citation in answer.citations:
         assert 0 <= citation["start"] < citation["end"] <= len(answer.content)
-        assert answer.content[citation["start"] : citation["end"]] in citation["text"].replace("\n", " ")
+        assert answer.content[citation["start"] : citation["end"]] in citation["text"].replace(
+            "\n", " "
+        )
 
 
 def test_pdf_citations_carry_the_page_number(demo_world) -> None:
@@ -64,7 +70,11 @@ def test_chat_server_down_raises_and_stores_nothing(demo_world, settings) -> Non
     settings.CHAT_BASE_URL = "http://127.0.0.1:9/v1"
     settings.MODEL_API_MAX_RETRIES = 0
     with pytest.raises(ModelApiError):
-        ask(user=demo_world.user, question="Hotel cap?", knowledge_base_ids=[demo_world.knowledge_base.pk])
+        ask(
+            user=demo_world.user,
+            question="Hotel cap?",
+            knowledge_base_ids=[demo_world.knowledge_base.pk],
+        )
     assert not Message.objects.exists()
 
 

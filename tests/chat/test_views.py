@@ -17,10 +17,15 @@ def demo_client(client: Client, demo_world) -> Client:
     return client
 
 
-def test_asking_redirects_to_a_conversation_showing_markers_and_sources(demo_client, demo_world) -> None:
+def test_asking_redirects_to_a_conversation_showing_markers_and_sources(
+    demo_client, demo_world
+) -> None:
     response = demo_client.post(
         reverse("chat:ask"),
-        {"question": "How often are laptops replaced?", "knowledge_base": demo_world.knowledge_base.pk},
+        {
+            "question": "How often are laptops replaced?",
+            "knowledge_base": demo_world.knowledge_base.pk,
+        },
         follow=True,
     )
     html = response.content.decode()

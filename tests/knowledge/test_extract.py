@@ -34,7 +34,9 @@ def test_type_is_decided_from_content_first(data: bytes, filename: str, expected
         (b"\xff\xfe\x00\x01\x02\x03\x80\x81", "not UTF-8"),
     ],
 )
-def test_binary_content_is_refused_as_unsupported_whatever_its_name(data: bytes, reason: str) -> None:
+def test_binary_content_is_refused_as_unsupported_whatever_its_name(
+    data: bytes, reason: str
+) -> None:
     with pytest.raises(ExtractionError, match="Unsupported file type") as info:
         detect_mime_type(data, "innocent.md")
     assert reason in str(info.value)

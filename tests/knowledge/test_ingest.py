@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def _add(kb: KnowledgeBase, name: str, data: bytes | None = None) -> Document:
     return add_file_document(
-        knowledge_base=kb, filename=name, data=data if data is not None else (DEMO / name).read_bytes()
+        knowledge_base=kb,
+        filename=name,
+        data=data if data is not None else (DEMO / name).read_bytes(),
     )
 
 
@@ -68,9 +70,9 @@ def test_forced_reindex_replaces_chunks_without_duplicates(knowledge_base) -> No
     Document.objects.filter(pk=document.pk).update(indexed_sha256="")
     assert ingest_document(document_id=document.pk).outcome == "indexed"
     assert Chunk.objects.filter(document=document).count() == count
-    assert sorted(Chunk.objects.filter(document=document).values_list("ordinal", flat=True)) == list(
-        range(count)
-    )
+    assert sorted(
+        Chunk.objects.filter(document=document).values_list("ordinal", flat=True)
+    ) == list(range(count))
 
 
 def test_corrupt_pdf_fails_with_its_reason_and_leaves_the_rest_untouched(knowledge_base) -> None:
@@ -78,7 +80,9 @@ def test_corrupt_pdf_fails_with_its_reason_and_leaves_the_rest_untouched(knowled
     ingest_document(document_id=good.pk)
     good_chunks = list(Chunk.objects.filter(document=good).values_list("pk", flat=True))
 
-    broken = _add(knowledge_base, "broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ntruncated")
+    broken = _add(
+        knowledge_base, "broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ntruncated"
+    )
     assert ingest_document(document_id=broken.pk).outcome == "failed"
     broken.refresh_from_db()
     assert broken.status == Document.Status.FAILED
@@ -86,7 +90,9 @@ def test_corrupt_pdf_fails_with_its_reason_and_leaves_the_rest_untouched(knowled
     assert list(Chunk.objects.filter(document=good).values_list("pk", flat=True)) == good_chunks
 
 
-def test_uploads_of_unsupported_type_or_size_are_refused_before_storage(knowledge_base, settings) -> None:
+def test_uploads_of_unsupported_type_or_size_are_refused_before_storage(
+    knowledge_base, settings
+) -> None:
     with pytest.raises(UploadRejected, match="PNG image"):
         _add(knowledge_base, "photo.md", b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
     settings.MAX_UPLOAD_BYTES = 10
@@ -102,7 +108,9 @@ def test_a_document_being_processed_is_not_claimed_twice(knowledge_base) -> None
     assert ingest_document(document_id=document.pk).outcome == "not_claimed"
 
 
-def test_model_server_down_fails_the_document_with_a_clear_message(knowledge_base, settings) -> None:
+def test_model_server_down_fails_the_document_with_a_clear_message(
+    knowledge_base, settings
+) -> None:
     settings.EMBEDDINGS_BASE_URL = "http://127.0.0.1:9/v1"
     settings.MODEL_API_MAX_RETRIES = 0
     document = _add(knowledge_base, "office-guide.txt")

@@ -15,7 +15,11 @@ def test_rerank_returns_groq_shape_best_first(app_server_url: str) -> None:
         json={
             "model": "local-rerank",
             "query": "How large can a file be?",
-            "docs": ["Bikes go in the basement.", "Files up to 4 GB are supported.", "Bikes go in the basement."],
+            "docs": [
+                "Bikes go in the basement.",
+                "Files up to 4 GB are supported.",
+                "Bikes go in the basement.",
+            ],
         },
     )
     results = response.json()["results"]
@@ -31,8 +35,22 @@ def test_rerank_returns_groq_shape_best_first(app_server_url: str) -> None:
         ("embeddings", b"{not json", 400, "not valid JSON"),
         ("embeddings", {"model": "all-MiniLM-L6-v2"}, 400, "'input'"),
         ("reranking", {"model": "local-rerank", "query": "q", "docs": []}, 400, "'docs'"),
-        ("chat/completions", {"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]}, 404, "does not exist"),
-        ("chat/completions", {"model": "local-extractive", "messages": [{"role": "user", "content": "x"}], "stream": True}, 400, "Streaming"),
+        (
+            "chat/completions",
+            {"model": "gpt-9", "messages": [{"role": "user", "content": "hi"}]},
+            404,
+            "does not exist",
+        ),
+        (
+            "chat/completions",
+            {
+                "model": "local-extractive",
+                "messages": [{"role": "user", "content": "x"}],
+                "stream": True,
+            },
+            400,
+            "Streaming",
+        ),
     ],
 )
 def test_bad_requests_get_groq_shaped_errors(app_server_url, path, body, status, fragment) -> None:

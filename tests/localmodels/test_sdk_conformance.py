@@ -7,7 +7,10 @@ import openai
 import pytest
 
 DOCUMENTS = [
-    {"id": "hotel", "source": {"type": "text", "text": "The nightly hotel cap is 180 euros in Europe."}},
+    {
+        "id": "hotel",
+        "source": {"type": "text", "text": "The nightly hotel cap is 180 euros in Europe."},
+    },
     {"id": "laptop", "source": {"type": "text", "text": "Laptops are replaced every 36 months."}},
 ]
 
@@ -19,7 +22,9 @@ def groq_client(app_server_url: str) -> groq.Groq:
 
 @pytest.fixture
 def openai_client(app_server_url: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{app_server_url}/local/v1", api_key="unused-locally", max_retries=0)
+    return openai.OpenAI(
+        base_url=f"{app_server_url}/local/v1", api_key="unused-locally", max_retries=0
+    )
 
 
 def test_groq_sdk_creates_embeddings(groq_client: groq.Groq) -> None:
@@ -59,7 +64,9 @@ def test_groq_sdk_sees_groq_shaped_errors(groq_client: groq.Groq) -> None:
     assert "does not exist" in str(info.value)
 
 
-def test_openai_sdk_creates_embeddings_with_its_default_encoding(openai_client: openai.OpenAI) -> None:
+def test_openai_sdk_creates_embeddings_with_its_default_encoding(
+    openai_client: openai.OpenAI,
+) -> None:
     response = openai_client.embeddings.create(model="all-MiniLM-L6-v2", input="hello world")
     assert len(response.data) == 1 and len(response.data[0].embedding) == 384
     assert abs(sum(x * x for x in response.data[0].embedding) - 1.0) < 1e-3

@@ -28,11 +28,19 @@ GROQ_CHAT = {
                 "annotations": [
                     {
                         "type": "document_citation",
-                        "document_citation": {"document_id": "1", "start_index": 0, "end_index": 21},
+                        "document_citation": {
+                            "document_id": "1",
+                            "start_index": 0,
+                            "end_index": 21,
+                        },
                     },
                     {
                         "type": "function_citation",
-                        "function_citation": {"tool_call_id": "t1", "start_index": 0, "end_index": 3},
+                        "function_citation": {
+                            "tool_call_id": "t1",
+                            "start_index": 0,
+                            "end_index": 3,
+                        },
                     },
                 ],
             },
@@ -88,7 +96,13 @@ def test_rate_limited_request_is_retried_after_the_advertised_delay(groq) -> Non
     fake, endpoint = groq
     limited = Reply(
         429,
-        {"error": {"message": "Rate limit reached", "type": "tokens", "code": "rate_limit_exceeded"}},
+        {
+            "error": {
+                "message": "Rate limit reached",
+                "type": "tokens",
+                "code": "rate_limit_exceeded",
+            }
+        },
         {"retry-after-ms": "50"},
     )
     fake.reply("chat/completions", limited, Reply(200, GROQ_CHAT))
@@ -103,7 +117,13 @@ def test_client_errors_are_not_retried_and_carry_groqs_message(groq) -> None:
         "chat/completions",
         Reply(
             401,
-            {"error": {"message": "Invalid API Key", "type": "invalid_request_error", "code": "invalid_api_key"}},
+            {
+                "error": {
+                    "message": "Invalid API Key",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            },
             {"x-request-id": "req_401"},
         ),
     )
@@ -117,7 +137,14 @@ def test_client_errors_are_not_retried_and_carry_groqs_message(groq) -> None:
 
 def test_server_errors_are_retried_then_reported(groq) -> None:
     fake, endpoint = groq
-    fake.reply("embeddings", Reply(503, {"error": {"message": "over capacity", "type": "server_error"}}, {"retry-after": "0"}))
+    fake.reply(
+        "embeddings",
+        Reply(
+            503,
+            {"error": {"message": "over capacity", "type": "server_error"}},
+            {"retry-after": "0"},
+        ),
+    )
     with pytest.raises(ModelApiError) as info:
         create_embeddings(["a"], endpoint=endpoint)
     assert info.value.status == 503 and info.value.retryable
@@ -129,23 +156,46 @@ def test_base64_embeddings_are_decoded_in_input_order(groq) -> None:
     packed = base64.b64encode(struct.pack("<3f", 0.5, -1.0, 2.0)).decode()
     fake.reply(
         "embeddings",
-        Reply(200, {"object": "list", "data": [
-            {"object": "embedding", "index": 1, "embedding": [1.0, 1.0, 1.0]},
-            {"object": "embedding", "index": 0, "embedding": packed},
-        ], "model": "m"}),
+        Reply(
+            200,
+            {
+                "object": "list",
+                "data": [
+                    {"object": "embedding", "index": 1, "embedding": [1.0, 1.0, 1.0]},
+                    {"object": "embedding", "index": 0, "embedding": packed},
+                ],
+                "model": "m",
+            },
+        ),
     )
-    assert create_embeddings(["first", "second"], endpoint=endpoint) == [[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]]
+    assert create_embeddings(["first", "second"], endpoint=endpoint) == [
+        [0.5, -1.0, 2.0],
+        [1.0, 1.0, 1.0],
+    ]
 
 
 def test_index_less_rerank_results_are_matched_back_by_text_including_duplicates(groq) -> None:
     fake, endpoint = groq
     fake.reply(
         "reranking",
-        Reply(200, {"results": [{"doc": "b", "score": 0.9}, {"doc": "a", "score": 0.5}, {"doc": "a", "score": 0.4}]}),
+        Reply(
+            200,
+            {
+                "results": [
+                    {"doc": "b", "score": 0.9},
+                    {"doc": "a", "score": 0.5},
+                    {"doc": "a", "score": 0.4},
+                ]
+            },
+        ),
     )
     ranked = rerank("q", ["a", "b", "a"], endpoint=endpoint)
     assert [(r.index, r.score) for r in ranked] == [(1, 0.9), (0, 0.5), (2, 0.4)]
-    assert fake.requests[0]["json"] == {"model": endpoint.model, "query": "q", "docs": ["a", "b", "a"]}
+    assert fake.requests[0]["json"] == {
+        "model": endpoint.model,
+        "query": "q",
+        "docs": ["a", "b", "a"],
+    }
 
 
 def test_unreachable_server_raises_a_retryable_error(settings) -> None:

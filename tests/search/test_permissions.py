@@ -50,7 +50,9 @@ def test_inactive_users_read_nothing(private_base, alice) -> None:
     assert readable_knowledge_base_ids(alice) == []
 
 
-def test_bases_shared_with_everyone_are_readable_by_any_signed_in_user(private_base, charlie) -> None:
+def test_bases_shared_with_everyone_are_readable_by_any_signed_in_user(
+    private_base, charlie
+) -> None:
     assert readable_knowledge_base_ids(charlie) == []
     private_base.shared_with_all = True
     private_base.save()

@@ -7,6 +7,9 @@ so Ctrl-C on ``make run`` stops the database too, and the data under ``var/`` st
 
 from __future__ import annotations
 
+import json
+import signal
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,12 +19,15 @@ def embedded_database_settings(data_dir: Path, name: str) -> dict[str, Any]:
     """Return a Django ``DATABASES['default']`` entry for the embedded server."""
     # pgserver keeps its lock under the user runtime dir and warns when XDG_RUNTIME_DIR is unset.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    from pgserver.postgres_server import get_server
+    from pgserver.postgres_server import PostgresServer, get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    with PostgresServer._lock:
+        _forget_dead_handles(data_dir)
     server = get_server(data_dir, cleanup_mode="stop")
     socket_dir = server.get_postmaster_info().socket_dir
     _ensure_database(str(socket_dir), name)
+    _exit_cleanly_on_sigterm()
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
@@ -31,6 +37,24 @@ def embedded_database_settings(data_dir: Path, name: str) -> dict[str, Any]:
         "PORT": "",
         "CONN_MAX_AGE": 0,
     }
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop the pids of processes that died without releasing their handle.
+
+    pgserver stops the server when the last handle goes; a process killed with SIGKILL
+    never removes its pid from the list, which would keep the server up for good.
+    """
+    import psutil
+
+    path = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
 
 
 def _ensure_database(socket_dir: str, name: str) -> None:
@@ -43,3 +67,19 @@ def _ensure_database(socket_dir: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if exists is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit so that pgserver's atexit hook releases our handle.
+
+    Without it a terminated process never releases its handle and the server outlives
+    `make run`. Servers that install their own handlers (gunicorn, db_worker) override this.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_system_exit)
+
+
+def _raise_system_exit(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

@@ -5,15 +5,23 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 ADDR="${QA_ADDR:-127.0.0.1:8000}"
 
-cleanup() { trap - EXIT INT TERM; kill $(jobs -p) 2>/dev/null; wait; }
+# Children run in their own sessions so that a Ctrl-C reaches only this script, which then
+# sends each of them exactly one SIGTERM: a second signal would interrupt their clean exit
+# (the last one to exit stops the embedded database).
+cleanup() {
+  trap - EXIT INT TERM
+  kill -TERM $(jobs -pr) 2>/dev/null
+  wait
+  echo "Stopped web and worker." 2>/dev/null
+}
 trap cleanup EXIT INT TERM
 
-"$PY" manage.py runserver "$ADDR" --noreload &
+setsid "$PY" manage.py runserver "$ADDR" --noreload &
 # The worker embeds through the local provider that the web process serves: wait for it.
 for _ in $(seq 1 120); do
-  "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://$ADDR/login/', timeout=1)" 2>/dev/null && break
+  "$PY" -c "import urllib.request; urllib.request.urlopen('http://$ADDR/login/', timeout=1)" 2>/dev/null && break
   sleep 0.5
 done
 echo "Web: http://$ADDR/   (Ctrl-C stops web, worker and database)"
-"$PY" manage.py db_worker --no-reload --interval 1 &
+setsid "$PY" manage.py db_worker --no-reload --interval 1 &
 wait -n

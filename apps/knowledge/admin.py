@@ -22,6 +22,10 @@ class KnowledgeBaseAdmin(admin.ModelAdmin[KnowledgeBase]):
 
 
 class DocumentAdminForm(forms.ModelForm[Document]):
+    title = forms.CharField(
+        max_length=500, required=False, help_text="Leave empty to use the file's name."
+    )
+
     class Meta:
         model = Document
         fields = ["knowledge_base", "title", "source_kind", "file", "text", "source_url"]

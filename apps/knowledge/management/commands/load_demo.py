@@ -25,10 +25,12 @@ class Command(BaseCommand):
                 result = ingest_document(document_id=document.pk)
                 self.stdout.write(f"  {document.title}: {result.outcome}")
         ready = sum(1 for d in world.documents if d.status == d.Status.READY)
+        pending = len(world.documents) - ready
+        state = "all indexed" if not pending else f"{pending} to be indexed by the worker"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo knowledge base '{world.knowledge_base.name}': {len(world.documents)} documents "
-                f"({ready} already indexed; the worker indexes the rest)."
+                f"Demo knowledge base '{world.knowledge_base.name}': "
+                f"{len(world.documents)} documents, {state}."
             )
         )
         self.stdout.write(

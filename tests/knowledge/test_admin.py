@@ -1,0 +1,72 @@
+"""Staff upload through the Django admin; the database worker indexes the document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from apps.knowledge.models import Document
+
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "documents"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, alice):
+    alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+    return client
+
+
+def _upload(admin_client, knowledge_base, name: str, data: bytes):
+    return admin_client.post(
+        reverse("admin:knowledge_document_add"),
+        {
+            "knowledge_base": knowledge_base.pk,
+            "title": "",
+            "source_kind": "file",
+            "file": SimpleUploadedFile(name, data),
+            "text": "",
+            "source_url": "",
+        },
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_an_upload_queues_a_task_that_the_db_worker_indexes(
+    admin_client, knowledge_base
+) -> None:
+    response = _upload(
+        admin_client, knowledge_base, "handbook.pdf", (DEMO / "employee-handbook.pdf").read_bytes()
+    )
+    assert response.status_code == 302
+    document = Document.objects.get()
+    assert (document.title, document.status, document.mime_type) == (
+        "handbook.pdf",
+        Document.Status.QUEUED,
+        "application/pdf",
+    )
+    assert DBTaskResult.objects.count() == 1
+
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+
+    document.refresh_from_db()
+    assert document.status == Document.Status.READY and document.chunk_count > 0
+    changelist = admin_client.get(reverse("admin:knowledge_document_changelist")).content.decode()
+    assert "handbook.pdf" in changelist and "Ready" in changelist
+
+
+def test_admin_refuses_unsupported_uploads_with_a_readable_error(
+    admin_client, knowledge_base
+) -> None:
+    response = _upload(admin_client, knowledge_base, "slides.md", b"PK\x03\x04" + b"\x00" * 30)
+    assert response.status_code == 200
+    assert "Unsupported file type: the content is a ZIP archive" in response.content.decode()
+    assert not Document.objects.exists()

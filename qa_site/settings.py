@@ -128,6 +128,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Ingestion: a model-server failure that may pass is retried later, this many times in all ---
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
+INGEST_RETRY_BASE_SECONDS = env_int("INGEST_RETRY_BASE_SECONDS", 30)
+
 # --- Uploads ---
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -184,3 +188,8 @@ LOGGING = {
     },
 }
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
+# groq | cohere | tei | auto (probe once per server and remember).
+RERANK_DIALECT = env_str("RERANK_DIALECT", "auto")
+# documents: Groq's `documents` + annotations; prompt: numbered passages and [n] markers;
+# auto: documents for Groq and the local provider, prompt for other servers.
+CITATION_MODE = env_str("CITATION_MODE", "auto")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,9 +36,16 @@ def serve_app() -> Iterator[str]:
 
 @dataclass
 class Reply:
+    """One canned answer. ``stream`` sends SSE events (``cut`` drops the connection after
+    them, without ``[DONE]``); ``raw`` sends bytes as they are; ``delay`` hangs first."""
+
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    stream: list[Any] | None = None
+    cut: bool = False
+    raw: bytes | None = None
+    delay: float = 0.0
 
 
 @dataclass
@@ -91,7 +99,12 @@ def fake_groq() -> Iterator[FakeGroq]:
                 }
             )
             reply = fake._next(self.path)
-            payload = json.dumps(reply.body).encode()
+            if reply.delay:
+                time.sleep(reply.delay)
+            if reply.stream is not None:
+                self._send_stream(reply)
+                return
+            payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -99,6 +112,22 @@ def fake_groq() -> Iterator[FakeGroq]:
                 self.send_header(key, value)
             self.end_headers()
             self.wfile.write(payload)
+
+        def _send_stream(self, reply: Reply) -> None:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "text/event-stream")
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            events = list(reply.stream or [])
+            if not reply.cut:
+                events.append("[DONE]")
+            for event in events:
+                data = event if isinstance(event, str) else json.dumps(event)
+                self.wfile.write(f"data: {data}\n\n".encode())
+                self.wfile.flush()
+            self.close_connection = True
 
         do_GET = _handle
         do_POST = _handle

@@ -7,14 +7,18 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from apps.chat.citations import Citation, citations_from_annotations, citations_from_markers
+from apps.chat.citations import Citation, citations_from_markers, normalise_annotations
 from apps.chat.models import Conversation, Message
-from apps.modelapi.client import chat_completion
-from apps.modelapi.schemas import ChatDocument, TextSource
+from apps.modelapi.client import chat_completion, chat_endpoint, is_request_too_large
+from apps.modelapi.errors import ModelApiError
+from apps.modelapi.schemas import ChatCompletion, ChatDocument, TextSource
+from apps.modelapi.transport import Endpoint
 from apps.search.passages import Passage, RetrievalResult, retrieve
 
 logger = logging.getLogger(__name__)
@@ -65,21 +69,68 @@ def _passage_json(passage: Passage) -> dict[str, Any]:
     }
 
 
+PROMPT_MODE_INSTRUCTIONS = (
+    "The sources are numbered below. After each statement, cite the sources that support it "
+    "with their numbers in square brackets, like [1] or [2][3]. Cite only these numbers."
+)
+
+
+def citation_mode(endpoint: Endpoint) -> str:
+    """``documents`` for servers that read Groq's ``documents`` field, else ``prompt``."""
+    configured = str(settings.CITATION_MODE)
+    if configured in ("documents", "prompt"):
+        return configured
+    parsed = urlparse(endpoint.base_url)
+    reads_documents = (parsed.hostname or "").endswith("groq.com") or parsed.path.rstrip(
+        "/"
+    ).endswith(("/local/v1", "/local/openai/v1"))
+    return "documents" if reads_documents else "prompt"
+
+
+def chat_messages(
+    question: str, passages: list[Passage], *, mode: str
+) -> tuple[list[dict[str, str]], list[ChatDocument]]:
+    """The messages (and ``documents``) for one question in the given citation mode."""
+    documents, _ = documents_for(passages)
+    if mode == "documents":
+        system = SYSTEM_PROMPT
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": question},
+        ], documents
+    numbered = "\n\n".join(f"[{doc.id}] {doc.source.text}" for doc in documents)
+    system = f"{SYSTEM_PROMPT}\n\n{PROMPT_MODE_INSTRUCTIONS}\n\nSources:\n{numbered}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": question}], []
+
+
+def _complete_shrinking(
+    question: str, passages: list[Passage], *, mode: str
+) -> tuple[ChatCompletion, list[Passage]]:
+    """Ask the model; a 413 (this request alone is too big) retries with half the passages."""
+    while True:
+        messages, documents = chat_messages(question, passages, mode=mode)
+        try:
+            return chat_completion(messages, documents=documents), passages
+        except ModelApiError as exc:
+            if not is_request_too_large(exc) or len(passages) <= 1:
+                raise
+            logger.info("chat request too large with %d passages; halving", len(passages))
+            passages = passages[: len(passages) // 2]
+
+
 def generate_answer(
     question: str, retrieval: RetrievalResult
 ) -> tuple[str, list[Citation], dict[str, Any]]:
     """Call the chat model; return its text, normalised citations, and metadata."""
-    documents, by_id = documents_for(retrieval.passages)
+    mode = citation_mode(chat_endpoint())
     started = time.monotonic()
-    completion = chat_completion(
-        [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}],
-        documents=documents,
-    )
+    completion, used = _complete_shrinking(question, retrieval.passages, mode=mode)
+    _, by_id = documents_for(used)
     message = completion.choices[0].message
     content = message.content or ""
-    citations = citations_from_annotations(content, message.annotations or [], by_id)
-    if not citations and not message.annotations:
-        citations = citations_from_markers(content, by_id)
+    citations = normalise_annotations(content, message.annotations or [], by_id)
+    if not message.annotations:
+        content, citations = citations_from_markers(content, by_id)
     metadata: dict[str, Any] = {
         "model": completion.model or "",
         "request_id": completion.x_groq.id if completion.x_groq else completion.id,
@@ -88,6 +139,8 @@ def generate_answer(
         "reranked": retrieval.reranked,
         "note": retrieval.note,
         "reasoning": message.reasoning or "",
+        "citation_mode": mode,
+        "passages_sent": len(used),
     }
     return content, citations, metadata
 

@@ -59,34 +59,99 @@ def _numbered(spans: Sequence[tuple[int, int, Passage]], kind: str) -> list[Cita
     return citations
 
 
-def citations_from_annotations(
+def _clamped(content: str, start: int | None, end: int | None) -> tuple[int, int]:
+    first = max(0, min(start if start is not None else len(content), len(content)))
+    last = max(first, min(end if end is not None else first, len(content)))
+    return first, last
+
+
+def _passage_for_file(file_id: str, passages_by_id: dict[str, Passage]) -> Passage | None:
+    """A ``file_citation`` names a request document id or one of our document ids."""
+    if file_id in passages_by_id:
+        return passages_by_id[file_id]
+    return next((p for p in passages_by_id.values() if str(p.document_id) == file_id), None)
+
+
+def _passage_for_url(url: str, passages_by_id: dict[str, Passage]) -> Passage | None:
+    """A ``url_citation`` counts only when the URL is one of our sources: never a new link."""
+    return next((p for p in passages_by_id.values() if p.source_url and p.source_url == url), None)
+
+
+def normalise_annotations(
     content: str, annotations: Sequence[Annotation], passages_by_id: dict[str, Passage]
 ) -> list[Citation]:
-    """``document_citation`` annotations → Citations numbered in order of first use."""
+    """Every annotation kind → Citations numbered in order of first use.
+
+    ``document_citation`` (chat completions), ``file_citation`` and ``url_citation``
+    (Responses API, or nested the OpenAI way) are resolved against the passages sent
+    with the request; anything that names no such passage is dropped, and so is
+    ``function_citation`` (we send no tools, so there is nothing it could point to).
+    """
     spans: list[tuple[int, int, Passage]] = []
     for annotation in annotations:
-        cited = annotation.document_citation
-        if annotation.type != "document_citation" or cited is None:
-            continue
-        passage = passages_by_id.get(cited.document_id)
-        if passage is None:
-            continue
-        start = max(0, min(cited.start_index, len(content)))
-        end = max(start, min(cited.end_index, len(content)))
-        spans.append((start, end, passage))
+        passage: Passage | None = None
+        start: int | None = None
+        end: int | None = None
+        if annotation.type == "document_citation" and annotation.document_citation:
+            cited = annotation.document_citation
+            passage = passages_by_id.get(cited.document_id)
+            start, end = cited.start_index, cited.end_index
+        elif annotation.type == "file_citation" and annotation.file_id:
+            passage = _passage_for_file(annotation.file_id, passages_by_id)
+            start = end = annotation.index
+        elif annotation.type == "url_citation":
+            nested = annotation.url_citation
+            url = nested.url if nested else annotation.url
+            passage = _passage_for_url(url or "", passages_by_id)
+            start = nested.start_index if nested else annotation.start_index
+            end = nested.end_index if nested else annotation.end_index
+        if passage is not None:
+            spans.append((*_clamped(content, start, end), passage))
     return _numbered(spans, "document_citation")
 
 
-def citations_from_markers(content: str, passages_by_id: dict[str, Passage]) -> list[Citation]:
-    """Fallback for servers that ignore ``documents``: ``[n]`` markers citing passage ``n``."""
+# Kept for callers that only deal with Groq's document citations.
+citations_from_annotations = normalise_annotations
+
+_SENTENCE_BREAK = re.compile(r"[.!?]\s+|\n")
+
+
+def citations_from_markers(
+    content: str, passages_by_id: dict[str, Passage]
+) -> tuple[str, list[Citation]]:
+    """Prompt-mode citations: ``[n]`` markers citing passage ``n``.
+
+    Returns the answer with the markers removed (we draw our own) and citations whose
+    spans cover the sentence each marker closes, in the cleaned text.
+    """
+    clean: list[str] = []
     spans: list[tuple[int, int, Passage]] = []
-    sentence_start = 0
+    cursor = 0
+    span_floor = 0
+    length = 0
     for match in _BRACKET_MARKER.finditer(content):
+        before = content[cursor : match.start()]
+        if match.start() == cursor and spans:  # adjacent markers: [1][2] share a span
+            before = ""
+        else:
+            before = before.rstrip(" ") if before.endswith(" ") else before
+        clean.append(before)
+        length += len(before)
+        text_so_far = "".join(clean)
+        breaks = [
+            m.end()
+            for m in _SENTENCE_BREAK.finditer(text_so_far, span_floor, max(span_floor, length - 1))
+        ]
+        start = breaks[-1] if breaks else span_floor
+        while start < length and text_so_far[start].isspace():
+            start += 1
         passage = passages_by_id.get(match.group(1))
-        if passage is not None:
-            spans.append((sentence_start, match.start(), passage))
-        sentence_start = match.end()
-    return _numbered(spans, "marker")
+        if passage is not None and length > start:
+            spans.append((start, length, passage))
+        cursor = match.end()
+        span_floor = length
+    clean.append(content[cursor:])
+    return "".join(clean), _numbered(spans, "marker")
 
 
 def render_answer(content: str, citations: Sequence[dict[str, Any]], *, prefix: str) -> SafeString:

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # A document left in "processing" this long (its worker died) may be claimed again.
 PROCESSING_LEASE = timedelta(minutes=15)
 
-Outcome = Literal["indexed", "unchanged", "failed", "not_claimed"]
+Outcome = Literal["indexed", "unchanged", "failed", "not_claimed", "retry_scheduled"]
 
 
 class UploadRejected(Exception):
@@ -105,10 +105,30 @@ def replace_file_content(*, document: Document, filename: str, data: bytes) -> D
     return document
 
 
-def enqueue_ingestion(*, document_id: int) -> None:
+def enqueue_ingestion(*, document_id: int, delay_seconds: float = 0.0) -> None:
+    """Queue ingestion once the current transaction commits, optionally later."""
     from apps.knowledge.tasks import ingest_document_task
 
-    transaction.on_commit(lambda: ingest_document_task.enqueue(document_id))
+    task = ingest_document_task
+    if delay_seconds > 0:
+        task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
+    transaction.on_commit(lambda: task.enqueue(document_id))
+
+
+def retry_delay_seconds(attempt: int) -> float:
+    """30 s, 60 s, 120 s, … capped at 10 minutes: long enough for a model server to recover."""
+    return float(min(settings.INGEST_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), 600))
+
+
+def schedule_retry(document: Document, error: ModelApiError) -> IngestResult:
+    """A model-server failure that may pass: queue the document again, or fail it for good."""
+    if not error.retryable or document.attempts >= settings.INGEST_MAX_ATTEMPTS:
+        document.mark_failed(f"Embedding failed: {error.user_message} ({error})")
+        return IngestResult("failed")
+    delay = retry_delay_seconds(document.attempts)
+    document.mark_waiting(f"Will retry in {delay:.0f} s: {error.user_message}")
+    enqueue_ingestion(document_id=document.pk, delay_seconds=delay)
+    return IngestResult("retry_scheduled")
 
 
 def claim_document(*, document_id: int) -> bool:
@@ -181,8 +201,7 @@ def ingest_document(*, document_id: int) -> IngestResult:
         return IngestResult("failed")
     except ModelApiError as exc:
         logger.warning("embedding failed for document %s: %s", document_id, exc)
-        document.mark_failed(f"Embedding failed: {exc.user_message} ({exc})")
-        return IngestResult("failed")
+        return schedule_retry(document, exc)
     except Exception as exc:
         logger.exception("ingestion of document %s failed", document_id)
         document.mark_failed(f"Internal error while indexing ({type(exc).__name__}).")
@@ -197,6 +216,7 @@ def _check_dimensions(vectors: list[list[float]]) -> None:
                 f"the embedding model returned {len(vector)} dimensions; "
                 f"this database stores {VECTOR_DIMENSIONS}",
                 endpoint="embeddings",
+                retryable=False,
             )
 
 
@@ -221,6 +241,7 @@ def _store_chunks(
                 f"this knowledge base is indexed with {knowledge_base.embedding_model}, "
                 f"not {model_name}; re-embed it first",
                 endpoint="embeddings",
+                retryable=False,
             )
         Chunk.objects.filter(document=locked).delete()
         Chunk.objects.bulk_create(

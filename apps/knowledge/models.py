@@ -120,6 +120,12 @@ class Document(models.Model):
             ]
         )
 
+    def mark_waiting(self, reason: str) -> None:
+        """Back to the queue after a passing failure; the reason is shown until it succeeds."""
+        self.status = self.Status.QUEUED
+        self.error = reason[:2000]
+        self.save(update_fields=["status", "error", "updated_at"])
+
     def mark_failed(self, reason: str) -> None:
         self.status = self.Status.FAILED
         self.error = reason[:2000]

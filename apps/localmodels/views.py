@@ -14,21 +14,37 @@ from typing import Any, TypeVar
 
 import numpy as np
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import (
+    HttpRequest,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import BaseModel, ValidationError
 
 from apps.localmodels import answerer, embedder, reranker
-from apps.localmodels.wire import ChatRequest, EmbeddingsRequest, RerankRequest
+from apps.localmodels.streaming import stream_answer
+from apps.localmodels.wire import (
+    ChatRequest,
+    CohereRerankRequest,
+    EmbeddingsRequest,
+    RerankRequest,
+)
 
 EMBEDDING_MODEL = embedder.MODEL_NAME
 RERANK_MODEL = "local-rerank"
 CHAT_MODEL = "local-extractive"
 MODELS = (EMBEDDING_MODEL, RERANK_MODEL, CHAT_MODEL)
 
+# Beyond these a request is refused with 413, as Groq does for oversized requests.
+MAX_EMBEDDING_INPUTS = 2048
+MAX_INPUT_CHARS = 200_000
+
 R = TypeVar("R", bound=BaseModel)
-View = Callable[[HttpRequest], JsonResponse]
+View = Callable[[HttpRequest], HttpResponseBase]
 
 
 def error_response(
@@ -58,7 +74,7 @@ def _caller_allowed(request: HttpRequest) -> bool:
 
 def provider_endpoint(view: View) -> View:
     @wraps(view)
-    def wrapped(request: HttpRequest) -> JsonResponse:
+    def wrapped(request: HttpRequest) -> HttpResponseBase:
         if not _caller_allowed(request):
             return error_response(
                 401, "Invalid API Key", error_type="invalid_request_error", code="invalid_api_key"
@@ -71,6 +87,8 @@ def provider_endpoint(view: View) -> View:
 def _parse(model: type[R], request: HttpRequest) -> R | JsonResponse:
     try:
         payload = json.loads(request.body or b"null")
+    except RequestDataTooBig:
+        return error_response(413, "Request too large.", code="request_too_large")
     except ValueError:
         return error_response(400, "The request body is not valid JSON.")
     try:
@@ -106,8 +124,14 @@ def embeddings(request: HttpRequest) -> JsonResponse:
     if error := _check_model(parsed.model, EMBEDDING_MODEL):
         return error
     texts = parsed.texts()
-    if not texts:
+    if not texts or any(not text for text in texts):
         return error_response(400, "'input' must not be empty.")
+    if len(texts) > MAX_EMBEDDING_INPUTS or any(len(t) > MAX_INPUT_CHARS for t in texts):
+        return error_response(
+            413,
+            f"Request too large: at most {MAX_EMBEDDING_INPUTS} inputs of {MAX_INPUT_CHARS} characters.",
+            code="request_too_large",
+        )
     vectors = embedder.embed_texts(texts)
     tokens = embedder.count_tokens(texts)
     return JsonResponse(
@@ -138,14 +162,33 @@ def reranking(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 @provider_endpoint
-def chat_completions(request: HttpRequest) -> JsonResponse:
+def cohere_rerank(request: HttpRequest) -> JsonResponse:
+    """``/rerank`` in the Cohere shape that Jina, vLLM and llama.cpp also speak."""
+    parsed = _parse(CohereRerankRequest, request)
+    if isinstance(parsed, JsonResponse):
+        return parsed
+    if error := _check_model(parsed.model, RERANK_MODEL):
+        return error
+    texts = parsed.texts()
+    scores = reranker.score_documents(parsed.query, texts)
+    order = sorted(range(len(texts)), key=lambda i: scores[i], reverse=True)[: parsed.top_n]
+    results: list[dict[str, Any]] = []
+    for index in order:
+        item: dict[str, Any] = {"index": index, "relevance_score": scores[index]}
+        if parsed.return_documents:
+            item["document"] = {"text": texts[index]}
+        results.append(item)
+    return JsonResponse({"id": _request_id(), "results": results})
+
+
+@require_POST
+@provider_endpoint
+def chat_completions(request: HttpRequest) -> HttpResponseBase:
     parsed = _parse(ChatRequest, request)
     if isinstance(parsed, JsonResponse):
         return parsed
     if error := _check_model(parsed.model, CHAT_MODEL):
         return error
-    if parsed.stream:
-        return error_response(400, "Streaming is not supported by the local provider yet.")
     documents = [
         answerer.SourceDocument(doc.id or str(i), doc.source.as_text())
         for i, doc in enumerate(parsed.documents or [])
@@ -169,6 +212,24 @@ def chat_completions(request: HttpRequest) -> JsonResponse:
     prompt_tokens = embedder.count_tokens([question, *(d.text for d in documents)])
     completion_tokens = embedder.count_tokens([answer.content])
     request_id = _request_id()
+    if parsed.stream:
+        events = stream_answer(
+            answer,
+            model=CHAT_MODEL,
+            request_id=request_id,
+            with_citations=with_citations,
+            usage={
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+            include_usage=bool(parsed.stream_options and parsed.stream_options.include_usage),
+        )
+        response = StreamingHttpResponse(events, content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        response["x-request-id"] = request_id
+        return response
     return JsonResponse(
         {
             "id": f"chatcmpl-{uuid.uuid4().hex}",

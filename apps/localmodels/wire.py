@@ -28,6 +28,27 @@ class RerankRequest(_Request):
     instruction: str | None = None
 
 
+class CohereDocument(_Request):
+    text: str
+
+
+class CohereRerankRequest(_Request):
+    """The Cohere / Jina / vLLM / llama.cpp shape of ``/rerank``."""
+
+    model: str
+    query: str
+    documents: list[str | CohereDocument] = Field(min_length=1, max_length=1000)
+    top_n: int | None = Field(default=None, ge=1)
+    return_documents: bool = False
+
+    def texts(self) -> list[str]:
+        return [d if isinstance(d, str) else d.text for d in self.documents]
+
+
+class StreamOptions(_Request):
+    include_usage: bool = False
+
+
 class ContentPart(_Request):
     type: str
     text: str | None = None
@@ -67,6 +88,7 @@ class ChatRequest(_Request):
     documents: list[RequestDocument] | None = None
     citation_options: Literal["enabled", "disabled"] | None = None
     stream: bool | None = None
+    stream_options: StreamOptions | None = None
 
     def question(self) -> str:
         for message in reversed(self.messages):

@@ -22,6 +22,7 @@ class ModelApiError(Exception):
         request_id: str | None = None,
         retry_after: float | None = None,
         endpoint: str = "",
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -31,9 +32,12 @@ class ModelApiError(Exception):
         self.request_id = request_id
         self.retry_after = retry_after
         self.endpoint = endpoint
+        self._retryable = retryable
 
     @property
     def retryable(self) -> bool:
+        if self._retryable is not None:
+            return self._retryable
         if self.status is None:
             return True
         if self.status == 413:

@@ -71,10 +71,33 @@ class FunctionCitation(_Lenient):
     end_index: int
 
 
+class UrlCitation(_Lenient):
+    url: str
+    title: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+
+
 class Annotation(_Lenient):
+    """Every annotation kind of the family, in one lenient shape.
+
+    Chat completions nest the payload under its type (``document_citation``,
+    ``function_citation``, OpenAI's ``url_citation``); the Responses API puts
+    ``file_citation`` / ``url_citation`` fields flat on the annotation.
+    """
+
     type: str
     document_citation: DocumentCitation | None = None
     function_citation: FunctionCitation | None = None
+    url_citation: UrlCitation | None = None
+    # Responses API, flat fields:
+    file_id: str | None = None
+    filename: str | None = None
+    index: int | None = None
+    url: str | None = None
+    title: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
 
 
 class ChatMessage(_Lenient):
@@ -102,6 +125,34 @@ class ChatCompletion(_Lenient):
     choices: list[ChatChoice]
     usage: Usage | None = None
     x_groq: XGroq | None = None
+
+
+class ChunkDelta(_Lenient):
+    role: str | None = None
+    content: str | None = None
+    reasoning: str | None = None
+    annotations: list[Annotation] | None = None
+
+
+class ChunkChoice(_Lenient):
+    index: int = 0
+    delta: ChunkDelta = Field(default_factory=ChunkDelta)
+    finish_reason: str | None = None
+
+
+class XGroqChunk(_Lenient):
+    id: str | None = None
+    usage: Usage | None = None
+    error: ErrorBody | str | None = None
+
+
+class ChatCompletionChunk(_Lenient):
+    id: str | None = None
+    model: str | None = None
+    choices: list[ChunkChoice] = Field(default_factory=list)
+    usage: Usage | None = None
+    x_groq: XGroqChunk | None = None
+    error: ErrorBody | None = None
 
 
 class ModelInfo(_Lenient):

@@ -1,0 +1,199 @@
+"""HTTP transport to model servers: httpx clients, retries with backoff, the rate limiter.
+
+The only module (with ``streaming``) that holds httpx calls. Every request has a
+timeout; failures become ``ModelApiError`` with the server's request id.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+from pydantic import ValidationError
+
+from apps.modelapi.errors import ModelApiError
+from apps.modelapi.ratelimit import RateLimiter
+from apps.modelapi.schemas import ErrorEnvelope
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_SECONDS = 60.0
+MAX_BACKOFF_SECONDS = 8.0
+
+# Indirections that tests replace to observe waits without waiting.
+sleep: Callable[[float], None] = time.sleep
+limiter = RateLimiter(sleep=lambda seconds: sleep(seconds))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    api_key: str
+    model: str
+
+
+def embeddings_endpoint() -> Endpoint:
+    return Endpoint(
+        settings.EMBEDDINGS_BASE_URL, settings.EMBEDDINGS_API_KEY, settings.EMBEDDING_MODEL
+    )
+
+
+def rerank_endpoint() -> Endpoint:
+    return Endpoint(settings.RERANK_BASE_URL, settings.RERANK_API_KEY, settings.RERANK_MODEL)
+
+
+def chat_endpoint() -> Endpoint:
+    return Endpoint(settings.CHAT_BASE_URL, settings.CHAT_API_KEY, settings.CHAT_MODEL)
+
+
+@functools.lru_cache(maxsize=16)
+def _http_client(
+    base_url: str, api_key: str, timeout: float, connect_timeout: float
+) -> httpx.Client:
+    headers = {"Accept": "application/json", "User-Agent": "qa-site/0.1"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return httpx.Client(
+        base_url=base_url + "/",
+        headers=headers,
+        timeout=httpx.Timeout(timeout, connect=connect_timeout),
+    )
+
+
+def _client_for(endpoint: Endpoint) -> httpx.Client:
+    return _http_client(
+        endpoint.base_url,
+        endpoint.api_key,
+        float(settings.MODEL_API_TIMEOUT),
+        float(settings.MODEL_API_CONNECT_TIMEOUT),
+    )
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """``retry-after-ms`` or ``retry-after`` (seconds), capped at 60 s."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw:
+            try:
+                return min(max(float(raw) * scale, 0.0), MAX_RETRY_AFTER_SECONDS)
+            except ValueError:
+                continue
+    return None
+
+
+def backoff_delay(attempt: int, retry_after: float | None) -> float:
+    """Seconds before retry number ``attempt`` (0-based): the server's word, else 0.5·2ⁿ with jitter."""
+    if retry_after is not None:
+        return retry_after
+    base = min(0.5 * float(2**attempt), MAX_BACKOFF_SECONDS)
+    return float(base * (0.5 + random.random() / 2))
+
+
+def error_from_response(response: httpx.Response, path: str) -> ModelApiError:
+    request_id = response.headers.get("x-request-id")
+    try:
+        text = response.text
+    except httpx.ResponseNotRead:
+        text = response.read().decode("utf-8", "replace")
+    message = text[:500] or response.reason_phrase
+    code: str | None = None
+    error_type: str | None = None
+    try:
+        envelope = ErrorEnvelope.model_validate(json.loads(text))
+        message = envelope.error.message or message
+        code = None if envelope.error.code is None else str(envelope.error.code)
+        error_type = envelope.error.type
+    except (ValueError, ValidationError):
+        pass
+    return ModelApiError(
+        message,
+        status=response.status_code,
+        code=code,
+        error_type=error_type,
+        request_id=request_id,
+        retry_after=retry_after_seconds(response.headers),
+        endpoint=path,
+    )
+
+
+def _estimate_tokens(body: dict[str, Any] | None) -> int:
+    return 1 if body is None else max(1, len(json.dumps(body)) // 4)
+
+
+def _attempts() -> int:
+    return max(1, int(settings.MODEL_API_MAX_RETRIES) + 1)
+
+
+def _log_failure(method: str, path: str, attempt: int, error: ModelApiError) -> None:
+    logger.warning(
+        "model API %s %s failed (attempt %d, request_id=%s): %s",
+        method,
+        path,
+        attempt + 1,
+        error.request_id,
+        error,
+    )
+
+
+def _send(
+    endpoint: Endpoint, method: str, path: str, body: dict[str, Any] | None, *, stream: bool
+) -> httpx.Response:
+    """One response with a success status, after retries; streamed responses are left open."""
+    client = _client_for(endpoint)
+    attempts = _attempts()
+    tokens = _estimate_tokens(body)
+    for attempt in range(attempts):
+        limiter.wait_turn(endpoint.base_url, tokens=tokens)
+        try:
+            request = client.build_request(method, path, json=body)
+            response = client.send(request, stream=stream)
+        except httpx.TimeoutException as exc:
+            error = ModelApiError(f"timed out: {type(exc).__name__}", endpoint=path)
+        except httpx.TransportError as exc:
+            error = ModelApiError(f"connection failed: {exc}", endpoint=path)
+        else:
+            limiter.observe(endpoint.base_url, response.headers)
+            if response.is_success:
+                return response
+            error = error_from_response(response, path)
+            response.close()
+        _log_failure(method, path, attempt, error)
+        if not error.retryable or attempt == attempts - 1:
+            raise error
+        sleep(backoff_delay(attempt, error.retry_after))
+    raise AssertionError("unreachable")
+
+
+def request_json(
+    endpoint: Endpoint, method: str, path: str, body: dict[str, Any] | None = None
+) -> Any:
+    """Send one request, retrying what may succeed later; return the decoded JSON."""
+    response = _send(endpoint, method, path, body, stream=False)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ModelApiError(
+            "the server answered with invalid JSON",
+            status=response.status_code,
+            endpoint=path,
+            request_id=response.headers.get("x-request-id"),
+        ) from exc
+
+
+@contextmanager
+def open_stream(endpoint: Endpoint, path: str, body: dict[str, Any]) -> Iterator[httpx.Response]:
+    """A streamed POST: opening it is retried; once bytes flow, failures are the caller's."""
+    response = _send(endpoint, "POST", path, body, stream=True)
+    try:
+        yield response
+    finally:
+        response.close()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from apps.chat.citations import (
     citations_from_annotations,
     citations_from_markers,
+    normalise_annotations,
     render_answer,
     unique_sources,
 )
@@ -70,10 +73,44 @@ def test_the_same_passage_reuses_its_number() -> None:
     assert [s["number"] for s in unique_sources([c.as_json() for c in citations])] == [1, 2]
 
 
-def test_bracket_markers_become_citations_when_a_server_ignores_documents() -> None:
-    content = "Hotels cost at most 180 euros [1]. Laptops last 36 months [2][7]."
-    citations = citations_from_markers(content, PASSAGES)
-    assert [(c.number, c.chunk_id) for c in citations] == [(1, 7), (2, 9)]
+def test_bracket_markers_become_citations_with_spans_in_the_cleaned_answer() -> None:
+    content = "Hotels cost at most 180 euros [1]. Laptops last 36 months.[2][7] Done."
+    clean, citations = citations_from_markers(content, PASSAGES)
+    assert clean == "Hotels cost at most 180 euros. Laptops last 36 months. Done."
+    assert [(c.number, c.chunk_id, clean[c.start : c.end]) for c in citations] == [
+        (1, 7, "Hotels cost at most 180 euros"),
+        (2, 9, "Laptops last 36 months."),
+    ]
+
+
+def test_file_and_url_citations_resolve_to_our_passages_only() -> None:
+    pricing = replace(
+        _passage(9, "Pricing page", "Team plan: 4 GB."), source_url="https://example.com/pricing"
+    )
+    passages = {"1": _passage(7, "Travel policy", "The hotel cap is 180 euros."), "2": pricing}
+    annotations = [
+        {"type": "file_citation", "file_id": "70", "index": 10, "filename": "x"},
+        {
+            "type": "url_citation",
+            "url": "https://example.com/pricing",
+            "title": "Pricing",
+            "start_index": 11,
+            "end_index": 30,
+        },
+        {
+            "type": "url_citation",
+            "url_citation": {"url": "https://evil.example/phish", "start_index": 0, "end_index": 5},
+        },
+        {
+            "type": "function_citation",
+            "function_citation": {"tool_call_id": "t", "start_index": 0, "end_index": 4},
+        },
+    ]
+    citations = normalise_annotations(
+        ANSWER, [Annotation.model_validate(a) for a in annotations], passages
+    )
+    assert [(c.chunk_id, c.start, c.end) for c in citations] == [(7, 10, 10), (9, 11, 30)]
+    assert citations[1].url == "https://example.com/pricing"
 
 
 def test_rendered_answer_escapes_model_text_and_places_markers_after_spans() -> None:

@@ -108,12 +108,38 @@ def test_a_document_being_processed_is_not_claimed_twice(knowledge_base) -> None
     assert ingest_document(document_id=document.pk).outcome == "not_claimed"
 
 
-def test_model_server_down_fails_the_document_with_a_clear_message(
+def test_model_server_down_queues_a_later_retry_then_resumes_when_it_is_back(
+    knowledge_base, settings, django_capture_on_commit_callbacks
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    real_url = settings.EMBEDDINGS_BASE_URL
+    settings.EMBEDDINGS_BASE_URL = "http://127.0.0.1:9/v1"
+    settings.MODEL_API_MAX_RETRIES = 0
+    document = _add(knowledge_base, "office-guide.txt")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ingest_document(document_id=document.pk).outcome == "retry_scheduled"
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED and not document.chunks.exists()
+    assert document.error.startswith("Will retry in 30 s: The model server could not be reached")
+    retry = DBTaskResult.objects.get()
+    assert retry.run_after is not None and retry.args_kwargs["args"] == [document.pk]
+
+    settings.EMBEDDINGS_BASE_URL = real_url
+    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    document.refresh_from_db()
+    assert document.status == Document.Status.READY and document.error == ""
+
+
+def test_a_document_that_keeps_failing_ends_failed_with_its_reason(
     knowledge_base, settings
 ) -> None:
     settings.EMBEDDINGS_BASE_URL = "http://127.0.0.1:9/v1"
     settings.MODEL_API_MAX_RETRIES = 0
+    settings.INGEST_MAX_ATTEMPTS = 2
     document = _add(knowledge_base, "office-guide.txt")
+    assert ingest_document(document_id=document.pk).outcome == "retry_scheduled"
     assert ingest_document(document_id=document.pk).outcome == "failed"
     document.refresh_from_db()
+    assert document.status == Document.Status.FAILED
     assert document.error.startswith("Embedding failed: The model server could not be reached")

@@ -41,16 +41,15 @@ def test_rerank_returns_groq_shape_best_first(app_server_url: str) -> None:
             404,
             "does not exist",
         ),
+        ("reranking", {"model": "local-rerank", "query": "q", "docs": ["d"] * 101}, 400, "'docs'"),
         (
-            "chat/completions",
-            {
-                "model": "local-extractive",
-                "messages": [{"role": "user", "content": "x"}],
-                "stream": True,
-            },
-            400,
-            "Streaming",
+            "embeddings",
+            {"model": "all-MiniLM-L6-v2", "input": ["x"] * 2049},
+            413,
+            "Request too large",
         ),
+        ("embeddings", {"model": "all-MiniLM-L6-v2", "input": ""}, 400, "must not be empty"),
+        ("chat/completions", {"messages": [{"role": "user", "content": "hi"}]}, 400, "'model'"),
     ],
 )
 def test_bad_requests_get_groq_shaped_errors(app_server_url, path, body, status, fragment) -> None:
@@ -95,3 +94,54 @@ def test_answerer_never_repeats_instructions_or_system_text_not_in_documents() -
     assert "180 euros" in answer.content
     for citation in answer.citations:
         assert answer.content[citation.start_index : citation.end_index] in documents[0].text
+
+
+def test_cohere_style_rerank_returns_indexes_and_relevance_scores(app_server_url: str) -> None:
+    response = httpx.post(
+        f"{app_server_url}/local/v1/rerank",
+        json={
+            "model": "local-rerank",
+            "query": "How large can a file be?",
+            "documents": ["Bikes go in the basement.", {"text": "Files up to 4 GB are supported."}],
+            "top_n": 1,
+            "return_documents": True,
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {
+            "index": 1,
+            "relevance_score": response.json()["results"][0]["relevance_score"],
+            "document": {"text": "Files up to 4 GB are supported."},
+        }
+    ]
+
+
+def test_streamed_chat_is_groq_shaped_sse_ending_in_done(app_server_url: str) -> None:
+    body = {
+        "model": "local-extractive",
+        "messages": [{"role": "user", "content": "What is the hotel cap?"}],
+        "documents": [
+            {"id": "d1", "source": {"type": "text", "text": "The hotel cap is 180 euros."}}
+        ],
+        "stream": True,
+    }
+    with httpx.stream("POST", f"{app_server_url}/local/v1/chat/completions", json=body) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in response.iter_lines() if line]
+    assert all(line.startswith("data: ") for line in lines)
+    assert lines[-1] == "data: [DONE]"
+    import json
+
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    assert chunks[0]["object"] == "chat.completion.chunk" and chunks[0]["x_groq"]["id"]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == "The hotel cap is 180 euros."
+    cited = [a for c in chunks for a in c["choices"][0]["delta"].get("annotations", [])]
+    assert cited == [
+        {
+            "type": "document_citation",
+            "document_citation": {"document_id": "d1", "start_index": 0, "end_index": len(text)},
+        }
+    ]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["x_groq"]["usage"]

@@ -83,3 +83,66 @@ def test_openai_sdk_chat_with_documents_parses_the_response(openai_client: opena
     raw = message.model_dump()
     assert raw["annotations"][0]["type"] == "document_citation"
     assert raw["annotations"][0]["document_citation"]["document_id"] == "hotel"
+
+
+def test_groq_sdk_streams_chat_with_citations_and_usage(groq_client: groq.Groq) -> None:
+    stream = groq_client.chat.completions.create(
+        model="local-extractive",
+        messages=[{"role": "user", "content": "How often are laptops replaced?"}],
+        documents=DOCUMENTS,  # type: ignore[arg-type]
+        stream=True,
+    )
+    chunks = list(stream)
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "36 months" in content
+    assert chunks[0].x_groq is not None and chunks[0].x_groq.id
+    annotations = [
+        a
+        for c in chunks
+        if c.choices
+        for a in (c.choices[0].delta.model_dump().get("annotations") or [])
+    ]
+    assert annotations and annotations[0]["document_citation"]["document_id"] == "laptop"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].x_groq is not None and chunks[-1].x_groq.usage is not None
+
+
+def test_openai_sdk_streams_with_include_usage(openai_client: openai.OpenAI) -> None:
+    stream = openai_client.chat.completions.create(
+        model="local-extractive",
+        messages=[{"role": "user", "content": "What is the hotel cap?"}],
+        extra_body={"documents": DOCUMENTS},
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert "180 euros" in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].usage.total_tokens > 0
+
+
+@pytest.mark.parametrize(
+    ("call", "exception"),
+    [
+        (lambda c: c.embeddings.create(model="all-MiniLM-L6-v2", input=[]), "BadRequestError"),
+        (lambda c: c.embeddings.create(model="nope", input="x"), "NotFoundError"),
+        (
+            lambda c: c.chat.completions.create(model="local-extractive", messages=[]),
+            "BadRequestError",
+        ),
+    ],
+)
+def test_sdk_errors_surface_as_the_sdks_own_exceptions(
+    groq_client, openai_client, call, exception
+) -> None:
+    with pytest.raises(getattr(groq, exception)):
+        call(groq_client)
+    with pytest.raises(getattr(openai, exception)):
+        call(openai_client)
+
+
+def test_wrong_key_surfaces_as_authentication_error(app_server_url, settings) -> None:
+    settings.LOCAL_PROVIDER_KEY = "the-right-key"
+    client = groq.Groq(base_url=f"{app_server_url}/local", api_key="wrong", max_retries=0)
+    with pytest.raises(groq.AuthenticationError):
+        client.models.list()

@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test check lint fmt chromium migrate demo clean-db
+.PHONY: run test check lint fmt chromium migrate demo clean-db bench
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -49,6 +49,10 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
+
+## make bench: benchmarks (figures printed and written to bench/results/); not part of the tests
+bench: $(INSTALLED_DEV)
+	$(PY) bench/client_faults.py
 
 migrate: $(INSTALLED)
 	$(PY) manage.py migrate --noinput

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 498, 500, 502, 503, 504})
+# 498 is Groq's "flex tier capacity exceeded"; every 5xx is retried too.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 498})
 
 
 class ModelApiError(Exception):
@@ -42,7 +43,7 @@ class ModelApiError(Exception):
             return True
         if self.status == 413:
             return False  # the request itself is too big: waiting does not help
-        return self.status in RETRYABLE_STATUSES
+        return self.status in RETRYABLE_STATUSES or self.status >= 500
 
     @property
     def user_message(self) -> str:

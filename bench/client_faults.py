@@ -8,6 +8,7 @@ Prints a table and writes bench/results/client_faults.json. Not a test: figures 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -34,17 +35,17 @@ from tests.servers import Reply, fake_groq  # noqa: E402
 OK_CHAT = {
     "id": "c",
     "model": "m",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+    ],
 }
 MESSAGES = [{"role": "user", "content": "q"}]
 
 
 def _time(call) -> float:
     started = time.perf_counter()
-    try:
+    with contextlib.suppress(ModelApiError):
         call()
-    except ModelApiError:
-        pass
     return time.perf_counter() - started
 
 
@@ -61,16 +62,45 @@ def _stream(endpoint: Endpoint) -> None:
 def scenarios() -> list[tuple[str, list[Reply], str, object]]:
     err = lambda status, code=None: {"error": {"message": "x", "type": "t", "code": code}}  # noqa: E731
     stream = [
-        {"id": "c", "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}]}
+        {
+            "id": "c",
+            "choices": [{"index": 0, "delta": {"content": f"w{i} "}, "finish_reason": None}],
+        }
         for i in range(200)
     ]
     return [
         ("baseline: one 200", [Reply(200, OK_CHAT)], "chat", _chat),
-        ("one 429, retry-after: 1", [Reply(429, err(429, "rate_limit_exceeded"), {"retry-after": "1"}), Reply(200, OK_CHAT)], "chat", _chat),
-        ("one 429, retry-after-ms: 200", [Reply(429, err(429), {"retry-after-ms": "200"}), Reply(200, OK_CHAT)], "chat", _chat),
-        ("one 503, no retry-after (backoff 0.25-0.5 s)", [Reply(503, err(503)), Reply(200, OK_CHAT)], "chat", _chat),
+        (
+            "one 429, retry-after: 1",
+            [
+                Reply(429, err(429, "rate_limit_exceeded"), {"retry-after": "1"}),
+                Reply(200, OK_CHAT),
+            ],
+            "chat",
+            _chat,
+        ),
+        (
+            "one 429, retry-after-ms: 200",
+            [Reply(429, err(429), {"retry-after-ms": "200"}), Reply(200, OK_CHAT)],
+            "chat",
+            _chat,
+        ),
+        (
+            "one 503, no retry-after (backoff 0.25-0.5 s)",
+            [Reply(503, err(503)), Reply(200, OK_CHAT)],
+            "chat",
+            _chat,
+        ),
         ("503 on every attempt (3 tries, then error)", [Reply(503, err(503))], "chat", _chat),
-        ("413 on embeddings: split 8 -> 4+4", [Reply(413, err(413, "rate_limit_exceeded")), Reply(200, {"data": [{"index": i, "embedding": [0.0]} for i in range(4)]})], "embeddings", lambda e: create_embeddings(["x"] * 8, endpoint=e)),
+        (
+            "413 on embeddings: split 8 -> 4+4",
+            [
+                Reply(413, err(413, "rate_limit_exceeded")),
+                Reply(200, {"data": [{"index": i, "embedding": [0.0]} for i in range(4)]}),
+            ],
+            "embeddings",
+            lambda e: create_embeddings(["x"] * 8, endpoint=e),
+        ),
         ("stream of 200 chunks", [Reply(stream=stream)], "chat", _stream),
         ("stream cut after 100 chunks", [Reply(stream=stream[:100], cut=True)], "chat", _stream),
     ]
@@ -105,7 +135,9 @@ def main() -> None:
         row["added_ms"] = round(row["p50_ms"] - baseline, 1)
     print(f"{'scenario':48} {'requests':>8} {'p50 ms':>9} {'max ms':>9} {'added ms':>9}")
     for row in rows:
-        print(f"{row['scenario']:48} {row['requests']:>8} {row['p50_ms']:>9} {row['max_ms']:>9} {row['added_ms']:>9}")
+        print(
+            f"{row['scenario']:48} {row['requests']:>8} {row['p50_ms']:>9} {row['max_ms']:>9} {row['added_ms']:>9}"
+        )
     out = ROOT / "bench" / "results" / "client_faults.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"repeat": args.repeat, "rows": rows}, indent=2) + "\n")

@@ -134,6 +134,19 @@ INGEST_RETRY_BASE_SECONDS = env_int("INGEST_RETRY_BASE_SECONDS", 30)
 
 # --- Uploads ---
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
+MAX_FILES_PER_UPLOAD = env_int("MAX_FILES_PER_UPLOAD", 50)
+MAX_URLS_PER_UPLOAD = env_int("MAX_URLS_PER_UPLOAD", 50)
+ARCHIVE_MAX_MEMBERS = env_int("ARCHIVE_MAX_MEMBERS", 500)
+ARCHIVE_MAX_EXPANDED_BYTES = env_int("ARCHIVE_MAX_EXPANDED_BYTES", 200 * 1024 * 1024)
+# Extraction runs in a child process under these limits.
+EXTRACT_TIMEOUT_SECONDS = env_float("EXTRACT_TIMEOUT_SECONDS", 60.0)
+EXTRACT_MEMORY_MB = env_int("EXTRACT_MEMORY_MB", 1024)
+# URL ingestion: size and time caps; private addresses are always refused.
+URL_FETCH_MAX_BYTES = env_int("URL_FETCH_MAX_BYTES", 10 * 1024 * 1024)
+URL_FETCH_TIMEOUT_SECONDS = env_float("URL_FETCH_TIMEOUT_SECONDS", 20.0)
+URL_FETCH_MAX_REDIRECTS = env_int("URL_FETCH_MAX_REDIRECTS", 5)
+# host:port pairs that may be fetched although private (an intranet wiki; tests). Empty by default.
+URL_FETCH_ALLOWED_PRIVATE_HOSTS = env_list("URL_FETCH_ALLOWED_PRIVATE_HOSTS", [])
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

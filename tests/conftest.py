@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from apps.knowledge.demo import DemoWorld, ensure_demo_world
-from apps.knowledge.ingest import ingest_document
 from apps.knowledge.models import KnowledgeBase
+from apps.knowledge.pipeline import ingest_document
 from tests.servers import serve_app
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "documents"

@@ -7,7 +7,14 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.knowledge.ingest import UploadRejected, enqueue_ingestion, sha256_hex, validate_upload
+from apps.knowledge.extract import MIME_ZIP
+from apps.knowledge.ingest import (
+    UploadRejected,
+    enqueue_ingestion,
+    request_reindex,
+    sha256_hex,
+    validate_upload,
+)
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
 
 
@@ -41,6 +48,8 @@ class DocumentAdminForm(forms.ModelForm[Document]):
                 self.instance.mime_type = validate_upload(data=data, filename=upload.name or "")
             except UploadRejected as exc:
                 self.add_error("file", str(exc))
+            if self.instance.mime_type == MIME_ZIP:
+                self.add_error("file", "Upload archives on the knowledge base's upload page.")
             self.instance.sha256 = sha256_hex(data)
             if not cleaned.get("title"):
                 cleaned["title"] = upload.name
@@ -89,14 +98,12 @@ class DocumentAdmin(admin.ModelAdmin[Document]):
 
     @admin.action(description="Re-index selected documents")
     def reindex(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        count = 0
-        for document in queryset:
-            Document.objects.filter(pk=document.pk).update(
-                status=Document.Status.QUEUED, indexed_sha256=""
-            )
-            enqueue_ingestion(document_id=document.pk)
-            count += 1
-        self.message_user(request, f"{count} document(s) queued for re-indexing.", messages.SUCCESS)
+        documents = list(queryset)
+        for document in documents:
+            request_reindex(document=document)
+        self.message_user(
+            request, f"{len(documents)} document(s) queued for re-indexing.", messages.SUCCESS
+        )
 
 
 @admin.register(Chunk)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -16,12 +18,47 @@ MIME_PDF = "application/pdf"
 MIME_HTML = "text/html"
 MIME_MARKDOWN = "text/markdown"
 MIME_TEXT = "text/plain"
-SUPPORTED_MIME_TYPES = (MIME_PDF, MIME_HTML, MIME_MARKDOWN, MIME_TEXT)
+MIME_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MIME_CSV = "text/csv"
+MIME_JSON = "application/json"
+MIME_JSONL = "application/jsonl"
+MIME_ZIP = "application/zip"
+# Types that become one document each; a ZIP archive becomes one document per member.
+DOCUMENT_MIME_TYPES = (
+    MIME_PDF,
+    MIME_HTML,
+    MIME_MARKDOWN,
+    MIME_TEXT,
+    MIME_DOCX,
+    MIME_CSV,
+    MIME_JSON,
+    MIME_JSONL,
+)
+SUPPORTED_MIME_TYPES = (*DOCUMENT_MIME_TYPES, MIME_ZIP)
+# What the file picker offers; the content decides in the end.
+ACCEPTED_SUFFIXES = (
+    ".txt",
+    ".md",
+    ".markdown",
+    ".html",
+    ".htm",
+    ".pdf",
+    ".docx",
+    ".csv",
+    ".tsv",
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".zip",
+)
+DEFAULT_MAX_EXPANDED_BYTES = 100 * 1024 * 1024
 
 _MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
 _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+_CSV_SUFFIXES = {".csv", ".tsv"}
+_JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _BINARY_MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive or Office document"),
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
@@ -31,8 +68,14 @@ _BINARY_MAGIC = (
 )
 
 
-class ExtractionError(Exception):
-    """The file cannot be turned into text; the message is shown to staff as is."""
+from apps.knowledge.errors import ExtractionError  # noqa: E402  (re-exported)
+from apps.knowledge.formats import (  # noqa: E402
+    extract_csv,
+    extract_docx,
+    extract_json,
+    extract_jsonl,
+    is_docx,
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +95,12 @@ class Extracted:
 def detect_mime_type(data: bytes, filename: str) -> str:
     """Decide the type from the content first, the extension second."""
     suffix = PurePath(filename).suffix.lower()
+    if not data:
+        raise ExtractionError("The file is empty.")
     if data.startswith(b"%PDF-"):
         return MIME_PDF
+    if data.startswith(_ZIP_MAGIC):
+        return _zip_kind(data)
     for magic, description in _BINARY_MAGIC:
         if data.startswith(magic):
             raise ExtractionError(f"Unsupported file type: the content is {description}.")
@@ -69,16 +116,59 @@ def detect_mime_type(data: bytes, filename: str) -> str:
         return MIME_HTML
     if suffix in _MARKDOWN_SUFFIXES:
         return MIME_MARKDOWN
+    if suffix in _CSV_SUFFIXES:
+        return MIME_CSV
+    if suffix in _JSONL_SUFFIXES:
+        return MIME_JSONL
+    if suffix == ".json" or (lowered.startswith(("{", "[")) and _is_json(data)):
+        return MIME_JSON
     return MIME_TEXT
 
 
-def extract(data: bytes, mime_type: str) -> Extracted:
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _zip_kind(data: bytes) -> str:
+    if is_docx(data):
+        return MIME_DOCX
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ExtractionError(f"The archive could not be read: {exc}") from exc
+    if "xl/workbook.xml" in names or "ppt/presentation.xml" in names:
+        raise ExtractionError(
+            "Unsupported file type: Excel and PowerPoint files are not indexed; "
+            "export them as CSV or PDF."
+        )
+    return MIME_ZIP
+
+
+def extract(
+    data: bytes, mime_type: str, *, max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
+) -> Extracted:
+    """Text with structure for one document (archives are expanded before, not here)."""
+    if not data:
+        raise ExtractionError("The file is empty.")
     if mime_type == MIME_PDF:
         return extract_pdf(data)
     if mime_type == MIME_HTML:
         return extract_html(_decode(data))
     if mime_type in (MIME_MARKDOWN, MIME_TEXT):
         return Extracted(text=_normalise(_decode(data)))
+    if mime_type == MIME_DOCX:
+        return Extracted(text=_normalise(extract_docx(data, max_expanded_bytes=max_expanded_bytes)))
+    if mime_type == MIME_CSV:
+        return Extracted(text=_normalise(extract_csv(_decode(data))))
+    if mime_type == MIME_JSON:
+        return Extracted(text=_normalise(extract_json(_decode(data))))
+    if mime_type == MIME_JSONL:
+        return Extracted(text=_normalise(extract_jsonl(_decode(data))))
     raise ExtractionError(f"Unsupported file type: {mime_type}.")
 
 
@@ -121,7 +211,10 @@ def extract_pdf(data: bytes) -> Extracted:
         raise ExtractionError(f"The PDF could not be read: {exc}") from exc
     text = "\n\n".join(parts)
     if not text.strip():
-        raise ExtractionError("The PDF has no text layer (a scanned document?); nothing to index.")
+        raise ExtractionError(
+            "The PDF has no extractable text (a scanned document?). "
+            "OCR is not available here: upload a PDF with a text layer."
+        )
     return Extracted(text=text, pages=pages, title=title)
 
 

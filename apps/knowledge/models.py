@@ -61,6 +61,13 @@ class Document(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
+    class Stage(models.TextChoices):
+        NONE = "", "—"
+        FETCHING = "fetching", "Fetching"
+        EXTRACTING = "extracting", "Extracting text"
+        EMBEDDING = "embedding", "Embedding"
+        STORING = "storing", "Storing"
+
     knowledge_base = models.ForeignKey(
         KnowledgeBase, on_delete=models.CASCADE, related_name="documents"
     )
@@ -76,6 +83,9 @@ class Document(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
     chunk_count = models.PositiveIntegerField(default=0)
+    stage = models.CharField(max_length=12, choices=Stage.choices, blank=True, default="")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     indexed_sha256 = models.CharField(
         max_length=64, blank=True, help_text="Content hash of the version whose chunks are stored."
@@ -96,10 +106,18 @@ class Document(models.Model):
     def is_pdf(self) -> bool:
         return self.mime_type == "application/pdf"
 
-    def mark_processing(self) -> None:
-        self.status = self.Status.PROCESSING
-        self.error = ""
-        self.save(update_fields=["status", "error", "updated_at"])
+    def set_progress(self, stage: str, done: int = 0, total: int = 0) -> None:
+        """Record the stage and progress; the write doubles as the processing heartbeat."""
+        self.stage, self.progress_done, self.progress_total = stage, done, total
+        self.save(update_fields=["stage", "progress_done", "progress_total", "updated_at"])
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.READY:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
 
     def mark_ready(self, *, chunk_count: int, sha256: str, embedding_model: str) -> None:
         self.status = self.Status.READY
@@ -108,10 +126,12 @@ class Document(models.Model):
         self.indexed_sha256 = sha256
         self.indexed_embedding_model = embedding_model
         self.processed_at = timezone.now()
+        self.stage = self.Stage.NONE
         self.save(
             update_fields=[
                 "status",
                 "error",
+                "stage",
                 "chunk_count",
                 "indexed_sha256",
                 "indexed_embedding_model",
@@ -124,13 +144,15 @@ class Document(models.Model):
         """Back to the queue after a passing failure; the reason is shown until it succeeds."""
         self.status = self.Status.QUEUED
         self.error = reason[:2000]
-        self.save(update_fields=["status", "error", "updated_at"])
+        self.stage = self.Stage.NONE
+        self.save(update_fields=["status", "error", "stage", "updated_at"])
 
     def mark_failed(self, reason: str) -> None:
         self.status = self.Status.FAILED
         self.error = reason[:2000]
+        self.stage = self.Stage.NONE
         self.processed_at = timezone.now()
-        self.save(update_fields=["status", "error", "processed_at", "updated_at"])
+        self.save(update_fields=["status", "error", "stage", "processed_at", "updated_at"])
 
 
 class Chunk(models.Model):

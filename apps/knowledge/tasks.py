@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from apps.knowledge.ingest import ingest_document
+from apps.knowledge.pipeline import ingest_document
 
 
 @task()

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from apps.knowledge import ingest
-from apps.knowledge.ingest import UploadRejected, add_file_document, ingest_document
+from apps.knowledge import ingest, pipeline
+from apps.knowledge.ingest import UploadRejected, add_file_document
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
+from apps.knowledge.pipeline import ingest_document
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "documents"
 
@@ -57,7 +58,7 @@ def test_reingesting_the_same_file_neither_duplicates_chunks_nor_embeds_again(
     def no_embedding_call(*args, **kwargs):
         raise AssertionError("unchanged content must not be embedded again")
 
-    monkeypatch.setattr(ingest, "create_embeddings", no_embedding_call)
+    monkeypatch.setattr(pipeline, "create_embeddings", no_embedding_call)
     assert ingest_document(document_id=document.pk).outcome == "unchanged"
     assert list(Chunk.objects.filter(document=document).values_list("pk", "text")) == before
     assert _add(knowledge_base, "travel-and-expenses.md").pk == document.pk

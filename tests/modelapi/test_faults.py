@@ -9,8 +9,9 @@ import pytest
 
 from apps.chat.answering import ask
 from apps.chat.models import Message
-from apps.knowledge.ingest import add_file_document, ingest_document
+from apps.knowledge.ingest import add_file_document
 from apps.knowledge.models import Chunk, Document
+from apps.knowledge.pipeline import ingest_document
 from apps.modelapi.errors import ModelApiError
 from tests.servers import FakeGroq, Reply, fake_groq
 

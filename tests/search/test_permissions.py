@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from apps.knowledge.ingest import add_file_document, ingest_document
+from apps.knowledge.ingest import add_file_document
 from apps.knowledge.models import KnowledgeBase
+from apps.knowledge.pipeline import ingest_document
 from apps.search.passages import retrieve
 from apps.search.permissions import readable_knowledge_base_ids
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.knowledge.demo import ensure_demo_world
-from apps.knowledge.ingest import ingest_document
+from apps.knowledge.pipeline import ingest_document
 
 
 class Command(BaseCommand):

@@ -1,0 +1,164 @@
+"""Fetching web pages for URL ingestion, refusing anything but the public internet.
+
+Every hop (the first request and each redirect) is checked before connecting: the
+scheme must be http(s), and every address the host name resolves to must be public
+(no loopback, private, link-local, metadata, multicast, reserved or IPv6-mapped
+private addresses; decimal and octal IPv4 forms resolve like any other name and are
+checked the same way). The connection then goes to the checked address itself, so
+a second DNS answer cannot swap in a private one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from apps.knowledge.errors import ExtractionError
+
+USER_AGENT = "qa-site-fetcher/0.1 (+knowledge base ingestion)"
+
+
+class FetchRefused(ExtractionError):
+    """The URL points somewhere we never connect to."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+
+def parse_target(url: str) -> _Target:
+    """Scheme and host checks that need no DNS."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise FetchRefused(f"Not a valid URL: {url!r}.") from exc
+    if parts.scheme not in ("http", "https"):
+        raise FetchRefused(
+            f"Only http and https URLs can be added (got {parts.scheme or 'none'!r})."
+        )
+    if not parts.hostname:
+        raise FetchRefused("The URL has no host name.")
+    if parts.username or parts.password:
+        raise FetchRefused("URLs with a user name or password are not fetched.")
+    path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    return _Target(
+        parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+    )
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return is_public_address(str(embedded))
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+def resolve_public(target: _Target, *, allowed_private: frozenset[str]) -> str:
+    """The address to connect to; refuses if any address of the host is not public."""
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ExtractionError(f"The host {target.host!r} could not be resolved.") from exc
+    addresses = sorted({str(info[4][0]) for info in infos})
+    if not addresses:
+        raise ExtractionError(f"The host {target.host!r} has no address.")
+    if f"{target.host}:{target.port}" in allowed_private:
+        return addresses[0]
+    for address in addresses:
+        if not is_public_address(address):
+            raise FetchRefused(
+                f"Refused: {target.host} resolves to a private or reserved address ({address})."
+            )
+    return addresses[0]
+
+
+def _pinned_url(target: _Target, address: str) -> str:
+    host = f"[{address}]" if ":" in address else address
+    return f"{target.scheme}://{host}:{target.port}{target.path}"
+
+
+def fetch_url(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float,
+    max_redirects: int,
+    allowed_private: frozenset[str] = frozenset(),
+) -> Fetched:
+    """GET ``url`` within a size cap and a total time budget, checking every hop."""
+    deadline = time.monotonic() + timeout
+    current = url
+    with httpx.Client(
+        follow_redirects=False, trust_env=False, timeout=httpx.Timeout(min(timeout, 10.0))
+    ) as client:
+        for _ in range(max_redirects + 1):
+            target = parse_target(current)
+            address = resolve_public(target, allowed_private=allowed_private)
+            default_port = target.port == (443 if target.scheme == "https" else 80)
+            headers = {
+                "Host": target.host if default_port else f"{target.host}:{target.port}",
+                "User-Agent": USER_AGENT,
+                "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+            }
+            request = client.build_request(
+                "GET",
+                _pinned_url(target, address),
+                headers=headers,
+                extensions={"sni_hostname": target.host},
+            )
+            try:
+                response = client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                raise ExtractionError(f"The page at {current} did not answer in time.") from exc
+            except httpx.TransportError as exc:
+                raise ExtractionError(f"The page at {current} could not be fetched: {exc}") from exc
+            try:
+                if response.is_redirect and response.headers.get("location"):
+                    current = urljoin(current, response.headers["location"])
+                    continue
+                if response.status_code >= 400:
+                    raise ExtractionError(
+                        f"The page at {current} answered HTTP {response.status_code}."
+                    )
+                data = _read_capped(response, max_bytes=max_bytes, deadline=deadline, url=current)
+                return Fetched(current, response.headers.get("content-type", ""), data)
+            finally:
+                response.close()
+    raise ExtractionError(f"More than {max_redirects} redirects from {url}.")
+
+
+def _read_capped(response: httpx.Response, *, max_bytes: int, deadline: float, url: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ExtractionError(f"The page at {url} is larger than {max_bytes:,} bytes.")
+            if time.monotonic() > deadline:
+                raise ExtractionError(f"The page at {url} took too long to download.")
+            chunks.append(chunk)
+    except httpx.TimeoutException as exc:
+        raise ExtractionError(f"The page at {url} stopped sending.") from exc
+    except httpx.TransportError as exc:
+        raise ExtractionError(f"The download of {url} broke off: {exc}") from exc
+    return b"".join(chunks)

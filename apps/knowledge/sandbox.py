@@ -1,0 +1,77 @@
+"""Run extraction in a separate process with a time and a memory limit.
+
+A hostile or broken file (a decompression bomb, a PDF that makes the parser loop)
+then costs one child process, never the worker: the child is replaced and the
+document fails with a readable reason.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+
+from apps.knowledge.errors import ExtractionError
+from apps.knowledge.extract import Extracted, extract
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_pool_memory_mb = 0
+
+
+def _limit_memory(memory_mb: int) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _get_pool(memory_mb: int) -> ProcessPoolExecutor:
+    global _pool, _pool_memory_mb
+    if _pool is None or _pool_memory_mb != memory_mb:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        # spawn: a clean interpreter that imports only the extractors, not torch or Django.
+        _pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_memory,
+            initargs=(memory_mb,),
+        )
+        _pool_memory_mb = memory_mb
+    return _pool
+
+
+def _discard_pool() -> None:
+    global _pool
+    if _pool is not None:
+        for process in list(getattr(_pool, "_processes", {}).values()):
+            process.kill()
+        _pool.shutdown(wait=False, cancel_futures=True)
+        _pool = None
+
+
+def extract_isolated(
+    data: bytes, mime_type: str, *, timeout: float, memory_mb: int, max_expanded_bytes: int
+) -> Extracted:
+    """``extract`` in a child process; over time or memory, an ``ExtractionError``."""
+    with _lock:
+        pool = _get_pool(memory_mb)
+        future = pool.submit(extract, data, mime_type, max_expanded_bytes=max_expanded_bytes)
+        try:
+            return future.result(timeout=timeout)
+        except FutureTimeout as exc:
+            _discard_pool()
+            raise ExtractionError(
+                f"Reading this file took longer than {timeout:.0f} s; it was stopped."
+            ) from exc
+        except BrokenProcessPool as exc:
+            _discard_pool()
+            raise ExtractionError(
+                f"Reading this file needed more than {memory_mb} MB of memory; it was stopped."
+            ) from exc
+        except MemoryError as exc:
+            raise ExtractionError(
+                f"Reading this file needed more than {memory_mb} MB of memory; it was stopped."
+            ) from exc

@@ -23,5 +23,5 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 echo "Web: http://$ADDR/   (Ctrl-C stops web, worker and database)"
-setsid "$PY" manage.py db_worker --no-reload --interval 1 &
+setsid "$PY" manage.py ingest_worker --no-reload --interval 1 &
 wait -n

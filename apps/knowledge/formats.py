@@ -67,7 +67,8 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
 
 
 def _skipped_member(path: PurePosixPath) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+    hidden = (part.startswith(".") and part not in (".", "..") for part in path.parts)
+    return "__MACOSX" in path.parts or any(hidden)
 
 
 def expand_zip(data: bytes, limits: ArchiveLimits) -> list[ArchiveMember]:

@@ -5,6 +5,12 @@ from apps.knowledge import views
 app_name = "knowledge"
 
 urlpatterns = [
+    path("kb/", views.knowledge_base_list, name="list"),
+    path("kb/<int:pk>/", views.knowledge_base_manage, name="manage"),
+    path("kb/<int:pk>/upload", views.knowledge_base_upload, name="upload"),
+    path("kb/<int:pk>/status.json", views.knowledge_base_status, name="status"),
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/file", views.document_file, name="document_file"),
+    path("documents/<int:pk>/reindex", views.document_reindex, name="reindex"),
+    path("documents/<int:pk>/delete", views.document_delete, name="delete"),
 ]

@@ -1,11 +1,24 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from typing import Any
 
-from apps.knowledge.models import Document
-from apps.search.permissions import readable_knowledge_bases
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.knowledge.extract import ACCEPTED_SUFFIXES
+from apps.knowledge.ingest import (
+    UploadOutcome,
+    add_upload,
+    add_url_document,
+    delete_document,
+    request_reindex,
+)
+from apps.knowledge.models import Document, KnowledgeBase
+from apps.search.permissions import manageable_knowledge_bases, readable_knowledge_bases
 
 
 def _readable_document(request: HttpRequest, pk: int) -> Document:
@@ -14,6 +27,16 @@ def _readable_document(request: HttpRequest, pk: int) -> Document:
         Document.objects.select_related("knowledge_base"),
         pk=pk,
         knowledge_base__in=readable_knowledge_bases(request.user),
+    )
+
+
+def _managed_base(request: HttpRequest, pk: int) -> KnowledgeBase:
+    return get_object_or_404(manageable_knowledge_bases(request.user), pk=pk)
+
+
+def _managed_document(request: HttpRequest, pk: int) -> Document:
+    return get_object_or_404(
+        Document, pk=pk, knowledge_base__in=manageable_knowledge_bases(request.user)
     )
 
 
@@ -38,10 +61,145 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=not inline,
-        filename=document.title or "document",
+        filename=document.title.rsplit("/", 1)[-1] or "document",
         content_type="application/pdf" if inline else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
     if not inline:
         response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+def upload_limits() -> dict[str, Any]:
+    return {
+        "max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024),
+        "max_files": settings.MAX_FILES_PER_UPLOAD,
+        "max_urls": settings.MAX_URLS_PER_UPLOAD,
+        "archive_members": settings.ARCHIVE_MAX_MEMBERS,
+        "archive_expanded_mb": settings.ARCHIVE_MAX_EXPANDED_BYTES // (1024 * 1024),
+        "accepted": ",".join(ACCEPTED_SUFFIXES),
+        "accepted_list": " ".join(ACCEPTED_SUFFIXES),
+    }
+
+
+@login_required
+def knowledge_base_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "knowledge/knowledge_base_list.html",
+        {
+            "readable": readable_knowledge_bases(request.user),
+            "manageable_ids": set(
+                manageable_knowledge_bases(request.user).values_list("pk", flat=True)
+            ),
+        },
+    )
+
+
+@login_required
+def knowledge_base_manage(request: HttpRequest, pk: int) -> HttpResponse:
+    knowledge_base = _managed_base(request, pk)
+    return render(
+        request,
+        "knowledge/manage.html",
+        {
+            "knowledge_base": knowledge_base,
+            "documents": knowledge_base.documents.order_by("-created_at"),
+            "limits": upload_limits(),
+        },
+    )
+
+
+def document_status(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.pk,
+        "title": document.title,
+        "status": document.status,
+        "status_label": document.get_status_display(),
+        "stage": document.get_stage_display() if document.stage else "",
+        "percent": document.progress_percent,
+        "done": document.progress_done,
+        "total": document.progress_total,
+        "chunks": document.chunk_count,
+        "error": document.error,
+    }
+
+
+def _outcome_json(outcome: UploadOutcome) -> dict[str, Any]:
+    return {
+        "name": outcome.name,
+        "error": outcome.error,
+        "duplicate": outcome.duplicate,
+        "document": document_status(outcome.document) if outcome.document else None,
+    }
+
+
+@login_required
+@require_POST
+def knowledge_base_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Files (any number, each checked) and URLs (one per line). JSON for the page's script,
+    a redirect with messages without it."""
+    knowledge_base = _managed_base(request, pk)
+    files = request.FILES.getlist("files")
+    urls = [line.strip() for line in request.POST.get("urls", "").splitlines() if line.strip()]
+    outcomes: list[UploadOutcome] = []
+    if len(files) > settings.MAX_FILES_PER_UPLOAD:
+        outcomes.append(
+            UploadOutcome("upload", None, f"At most {settings.MAX_FILES_PER_UPLOAD} files at once.")
+        )
+        files = []
+    if len(urls) > settings.MAX_URLS_PER_UPLOAD:
+        outcomes.append(
+            UploadOutcome("urls", None, f"At most {settings.MAX_URLS_PER_UPLOAD} URLs at once.")
+        )
+        urls = []
+    for upload in files:
+        if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
+            outcomes.append(
+                UploadOutcome(
+                    upload.name or "file",
+                    None,
+                    f"{upload.name} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}.",
+                )
+            )
+            continue
+        outcomes += add_upload(
+            knowledge_base=knowledge_base, filename=upload.name or "file", data=upload.read()
+        )
+    for url in urls:
+        outcomes.append(add_url_document(knowledge_base=knowledge_base, url=url))
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"items": [_outcome_json(o) for o in outcomes]})
+    for outcome in outcomes:
+        if outcome.error:
+            messages.error(request, outcome.error)
+        else:
+            messages.success(request, f"Added {outcome.name}.")
+    return redirect("knowledge:manage", pk=knowledge_base.pk)
+
+
+@login_required
+@require_GET
+def knowledge_base_status(request: HttpRequest, pk: int) -> JsonResponse:
+    knowledge_base = _managed_base(request, pk)
+    documents = knowledge_base.documents.order_by("-created_at")
+    return JsonResponse({"documents": [document_status(d) for d in documents]})
+
+
+@login_required
+@require_POST
+def document_reindex(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _managed_document(request, pk)
+    request_reindex(document=document)
+    messages.success(request, f"{document.title} queued for re-indexing.")
+    return redirect("knowledge:manage", pk=document.knowledge_base_id)
+
+
+@login_required
+@require_POST
+def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _managed_document(request, pk)
+    knowledge_base_id, title = document.knowledge_base_id, document.title
+    delete_document(document=document)
+    messages.success(request, f"Deleted {title}.")
+    return redirect("knowledge:manage", pk=knowledge_base_id)

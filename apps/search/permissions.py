@@ -31,3 +31,12 @@ def readable_knowledge_base_ids(
     if requested is not None:
         ids &= set(requested)
     return sorted(ids)
+
+
+def manageable_knowledge_bases(user: AbstractBaseUser | AnonymousUser) -> QuerySet[KnowledgeBase]:
+    """Knowledge bases ``user`` may change: superusers all, other staff their own."""
+    if not user.is_authenticated or not user.is_active or not getattr(user, "is_staff", False):
+        return KnowledgeBase.objects.none()
+    if getattr(user, "is_superuser", False):
+        return KnowledgeBase.objects.all()
+    return KnowledgeBase.objects.filter(owner_id=user.pk)

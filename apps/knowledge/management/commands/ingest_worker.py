@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.db import connection
+from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
+
+from apps.knowledge.ingest import requeue_stale_documents
+
+SWEEP_INTERVAL_SECONDS = 60.0
+
+
+def _sweep_forever(stop: threading.Event) -> None:
+    while not stop.wait(SWEEP_INTERVAL_SECONDS):
+        try:
+            requeue_stale_documents()
+        finally:
+            connection.close()
+
+
+class Command(DbWorkerCommand):
+    help = (
+        "The ingestion worker: django-tasks-db's db_worker, plus a sweep (at start and every "
+        "minute) that queues again documents whose worker died mid-way."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        requeued = requeue_stale_documents()
+        if requeued:
+            self.stdout.write(f"Queued again {len(requeued)} document(s) left by a dead worker.")
+        stop = threading.Event()
+        threading.Thread(target=_sweep_forever, args=(stop,), daemon=True).start()
+        try:
+            super().handle(*args, **options)
+        finally:
+            stop.set()

@@ -1,0 +1,163 @@
+"""The staff page of a knowledge base: upload many files and URLs, live status, actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from apps.knowledge.ingest import add_upload, requeue_stale_documents
+from apps.knowledge.models import Chunk, Document
+from apps.knowledge.pipeline import ingest_document
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def test_the_page_shows_the_limits_and_the_documents(staff, knowledge_base, settings) -> None:
+    settings.MAX_FILES_PER_UPLOAD = 7
+    add_upload(knowledge_base=knowledge_base, filename="<b>note</b>.txt", data=b"Some note text.")
+    html = staff.get(reverse("knowledge:manage", args=[knowledge_base.pk])).content.decode()
+    assert "Up to 7 files of 25 MB each" in html and ".docx" in html
+    assert "&lt;b&gt;note&lt;/b&gt;.txt" in html and "<b>note</b>" not in html
+
+
+def test_many_files_and_urls_in_one_upload_each_get_an_outcome(staff, knowledge_base) -> None:
+    response = staff.post(
+        reverse("knowledge:upload", args=[knowledge_base.pk]),
+        {
+            "files": [
+                SimpleUploadedFile("a.md", b"# A\n\nAlpha text."),
+                SimpleUploadedFile("b.txt", b"Beta text."),
+                SimpleUploadedFile("c.png", b"\x89PNG\r\n\x1a\n0000"),
+            ],
+            "urls": "https://example.com/page\nftp://example.com/x\n",
+        },
+        HTTP_ACCEPT="application/json",
+    )
+    items = {item["name"]: item for item in response.json()["items"]}
+    assert items["a.md"]["document"]["status"] == "queued"
+    assert items["b.txt"]["document"]["status"] == "queued"
+    assert "PNG image" in items["c.png"]["error"]
+    assert items["https://example.com/page"]["document"]["status"] == "queued"
+    assert "Only http and https" in items["ftp://example.com/x"]["error"]
+    assert Document.objects.count() == 3
+
+
+def test_too_many_files_at_once_are_refused(staff, knowledge_base, settings) -> None:
+    settings.MAX_FILES_PER_UPLOAD = 1
+    files = [SimpleUploadedFile(f"{i}.txt", b"text") for i in range(2)]
+    response = staff.post(
+        reverse("knowledge:upload", args=[knowledge_base.pk]),
+        {"files": files},
+        HTTP_ACCEPT="application/json",
+    )
+    assert "At most 1 files" in response.json()["items"][0]["error"]
+    assert not Document.objects.exists()
+
+
+def test_status_json_reports_stage_and_progress(staff, knowledge_base) -> None:
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
+    )
+    outcome.document.set_progress(Document.Stage.EMBEDDING, 3, 4)
+    [status] = staff.get(reverse("knowledge:status", args=[knowledge_base.pk])).json()["documents"]
+    assert (status["stage"], status["done"], status["total"], status["percent"]) == (
+        "Embedding",
+        3,
+        4,
+        75,
+    )
+
+
+def test_reindex_and_delete_act_on_the_document_and_its_chunks(
+    staff, knowledge_base, django_capture_on_commit_callbacks
+) -> None:
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
+    )
+    document = outcome.document
+    ingest_document(document_id=document.pk)
+    staff.post(reverse("knowledge:reindex", args=[document.pk]))
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED and document.indexed_sha256 == ""
+    path = Path(document.file.path)
+    assert path.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(reverse("knowledge:delete", args=[document.pk]))
+    assert not Document.objects.exists() and not Chunk.objects.exists()
+    assert not path.exists()
+
+
+def test_people_who_cannot_manage_a_base_get_404(client, bob, knowledge_base) -> None:
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
+    )
+    client.force_login(bob)
+    for name, args in [
+        ("knowledge:manage", [knowledge_base.pk]),
+        ("knowledge:status", [knowledge_base.pk]),
+    ]:
+        assert client.get(reverse(name, args=args)).status_code == 404
+    for name, args in [
+        ("knowledge:upload", [knowledge_base.pk]),
+        ("knowledge:reindex", [outcome.document.pk]),
+        ("knowledge:delete", [outcome.document.pk]),
+    ]:
+        assert client.post(reverse(name, args=args)).status_code == 404
+    assert Document.objects.filter(pk=outcome.document.pk, status=Document.Status.QUEUED).exists()
+
+
+def test_a_document_whose_worker_died_is_queued_again_and_ends_like_a_clean_run(
+    knowledge_base,
+) -> None:
+    """A worker killed mid-document leaves it "processing" with a stale heartbeat."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="runbook.md", data=("Step one. " * 400).encode()
+    )
+    document = outcome.document
+    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    clean = list(
+        Chunk.objects.filter(document=document).values_list("ordinal", "text", "char_start")
+    )
+
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.PROCESSING,
+        stage=Document.Stage.EMBEDDING,
+        indexed_sha256="",
+        updated_at=timezone.now() - timedelta(minutes=10),
+    )
+    assert ingest_document(document_id=document.pk).outcome == "indexed"  # the lease has expired
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.PROCESSING,
+        indexed_sha256="",
+        updated_at=timezone.now() - timedelta(minutes=10),
+    )
+    assert requeue_stale_documents() == [document.pk]
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED
+    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    again = list(
+        Chunk.objects.filter(document=document).values_list("ordinal", "text", "char_start")
+    )
+    assert again == clean
+
+
+def test_a_live_worker_keeps_its_document(knowledge_base) -> None:
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
+    )
+    Document.objects.filter(pk=outcome.document.pk).update(status=Document.Status.PROCESSING)
+    assert requeue_stale_documents() == []
+    assert ingest_document(document_id=outcome.document.pk).outcome == "not_claimed"

@@ -131,6 +131,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # --- Ingestion: a model-server failure that may pass is retried later, this many times in all ---
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
 INGEST_RETRY_BASE_SECONDS = env_int("INGEST_RETRY_BASE_SECONDS", 30)
+# A document "processing" without a heartbeat for this long lost its worker and is taken again.
+INGEST_LEASE_SECONDS = env_int("INGEST_LEASE_SECONDS", 300)
 
 # --- Uploads ---
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024)

@@ -133,6 +133,9 @@ def fake_groq() -> Iterator[FakeGroq]:
         do_POST = _handle
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    # A reply told to hang must not hold up the test that is done with it.
+    server.daemon_threads = True
+    server.block_on_close = False
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/openai/v1"

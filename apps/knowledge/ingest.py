@@ -27,9 +27,11 @@ from apps.knowledge.models import Document, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
-# A document in "processing" whose heartbeat (progress write) is older than this lost its
-# worker (killed, machine gone): it may be claimed again.
-PROCESSING_LEASE = timedelta(minutes=5)
+
+def processing_lease() -> timedelta:
+    """A document in "processing" whose heartbeat (progress write) is older than this lost
+    its worker (killed, machine gone): it may be claimed again."""
+    return timedelta(seconds=settings.INGEST_LEASE_SECONDS)
 
 
 class UploadRejected(Exception):
@@ -184,7 +186,7 @@ def enqueue_ingestion(*, document_id: int, delay_seconds: float = 0.0) -> None:
 
 def claim_document(*, document_id: int) -> bool:
     """Atomically move a document to ``processing``; False if a live worker holds it."""
-    stale = timezone.now() - PROCESSING_LEASE
+    stale = timezone.now() - processing_lease()
     claimable = ~Q(status=Document.Status.PROCESSING) | Q(updated_at__lt=stale)
     updated = Document.objects.filter(claimable, pk=document_id).update(
         status=Document.Status.PROCESSING,
@@ -199,7 +201,7 @@ def claim_document(*, document_id: int) -> bool:
 
 def requeue_stale_documents() -> list[int]:
     """Documents whose worker died mid-way go back to the queue; returns their ids."""
-    stale = timezone.now() - PROCESSING_LEASE
+    stale = timezone.now() - processing_lease()
     ids = list(
         Document.objects.filter(
             status=Document.Status.PROCESSING, updated_at__lt=stale

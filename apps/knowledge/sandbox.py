@@ -7,8 +7,11 @@ document fails with a readable reason.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import resource
+import signal
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -17,14 +20,26 @@ from concurrent.futures.process import BrokenProcessPool
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import Extracted, extract
 
+PR_SET_PDEATHSIG = 1
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_memory_mb = 0
 
 
-def _limit_memory(memory_mb: int) -> None:
+def _limit_child(memory_mb: int) -> None:
+    """In the child: cap its address space, and die with the worker that started it."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    # Linux: PR_SET_PDEATHSIG, so a worker killed with SIGKILL leaves no orphan behind.
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def _get_pool(memory_mb: int) -> ProcessPoolExecutor:
@@ -36,7 +51,7 @@ def _get_pool(memory_mb: int) -> ProcessPoolExecutor:
         _pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_memory,
+            initializer=_limit_child,
             initargs=(memory_mb,),
         )
         _pool_memory_mb = memory_mb

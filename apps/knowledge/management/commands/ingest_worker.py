@@ -3,16 +3,20 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from apps.knowledge.ingest import requeue_stale_documents
 
-SWEEP_INTERVAL_SECONDS = 60.0
+
+def sweep_interval_seconds() -> float:
+    """Often enough that a dead worker's document waits at most about one lease more."""
+    return max(1.0, min(60.0, settings.INGEST_LEASE_SECONDS / 2))
 
 
 def _sweep_forever(stop: threading.Event) -> None:
-    while not stop.wait(SWEEP_INTERVAL_SECONDS):
+    while not stop.wait(sweep_interval_seconds()):
         try:
             requeue_stale_documents()
         finally:
@@ -22,7 +26,7 @@ def _sweep_forever(stop: threading.Event) -> None:
 class Command(DbWorkerCommand):
     help = (
         "The ingestion worker: django-tasks-db's db_worker, plus a sweep (at start and every "
-        "minute) that queues again documents whose worker died mid-way."
+        "half lease) that queues again documents whose worker died mid-way."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,0 +1,103 @@
+"""A real ingest_worker process killed with SIGKILL mid-document loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from apps.knowledge.chunking import chunk_text
+from apps.knowledge.extract import Extracted
+from apps.knowledge.ingest import add_upload
+from apps.knowledge.models import Chunk, Document
+from tests.servers import Reply, fake_groq
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = "\n\n".join(
+    f"Paragraph {i} explains step {i} of the recovery drill in some detail." for i in range(60)
+)
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "ingest_worker",
+            "--no-reload",
+            "--interval",
+            "0.2",
+            "--no-startup-delay",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_document_is_replaced_and_the_document_ends_like_a_clean_run(
+    knowledge_base, app_server_url, settings
+) -> None:
+    env = {
+        **os.environ,
+        "EMBEDDED_DB_NAME": connection.settings_dict["NAME"],
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "INGEST_LEASE_SECONDS": "2",
+        "MODEL_API_MAX_RETRIES": "0",
+        "EMBEDDING_BATCH_SIZE": "8",
+    }
+    [outcome] = add_upload(knowledge_base=knowledge_base, filename="drill.md", data=TEXT.encode())
+    document = outcome.document
+
+    with fake_groq() as stalled:
+        stalled.reply("embeddings", Reply(200, {"data": []}, delay=60))
+        first = _worker({**env, "EMBEDDINGS_BASE_URL": stalled.base_url})
+        try:
+            _wait_for(
+                lambda: Document.objects.filter(
+                    pk=document.pk, stage=Document.Stage.EMBEDDING
+                ).exists()
+            )
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+    document.refresh_from_db()
+    assert document.status == Document.Status.PROCESSING and not document.chunks.exists()
+
+    second = _worker({**env, "EMBEDDINGS_BASE_URL": f"{app_server_url}/local/v1"})
+    try:
+        time.sleep(2.5)  # let the dead worker's lease run out
+        _wait_for(
+            lambda: Document.objects.filter(pk=document.pk, status=Document.Status.READY).exists()
+        )
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+
+    expected = chunk_text(
+        Extracted(TEXT),
+        target_tokens=django_settings.CHUNK_TARGET_TOKENS,
+        overlap_tokens=django_settings.CHUNK_OVERLAP_TOKENS,
+    )
+    stored = list(
+        Chunk.objects.filter(document=document).order_by("ordinal").values_list("ordinal", "text")
+    )
+    assert stored == [(d.ordinal, d.text) for d in expected]

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +15,8 @@ from apps.knowledge.models import KnowledgeBase
 from apps.knowledge.pipeline import ingest_document
 from tests.servers import serve_app
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "documents"
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "demo" / "documents"
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +73,37 @@ def demo_world(db) -> DemoWorld:
     for document in world.documents:
         assert ingest_document(document_id=document.pk).outcome == "indexed"
     return world
+
+
+@pytest.fixture
+def start_worker(settings, app_server_url: str) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start real ``ingest_worker`` processes on the test database; stopped at the end."""
+    from django.db import connection
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(**overrides: str) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "EMBEDDED_DB_NAME": connection.settings_dict["NAME"],
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "EMBEDDINGS_BASE_URL": f"{app_server_url}/local/v1",
+            "MODEL_API_MAX_RETRIES": "0",
+            **overrides,
+        }
+        command = [sys.executable, "manage.py", "ingest_worker", "--no-reload"]
+        command += ["--interval", "0.2", "--no-startup-delay"]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

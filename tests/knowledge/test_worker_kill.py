@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from apps.knowledge.chunking import chunk_text
 from apps.knowledge.extract import Extracted
@@ -25,24 +21,6 @@ TEXT = "\n\n".join(
 )
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "ingest_worker",
-            "--no-reload",
-            "--interval",
-            "0.2",
-            "--no-startup-delay",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def _wait_for(predicate, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -54,22 +32,15 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_document_is_replaced_and_the_document_ends_like_a_clean_run(
-    knowledge_base, app_server_url, settings
+    knowledge_base, start_worker
 ) -> None:
-    env = {
-        **os.environ,
-        "EMBEDDED_DB_NAME": connection.settings_dict["NAME"],
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "INGEST_LEASE_SECONDS": "2",
-        "MODEL_API_MAX_RETRIES": "0",
-        "EMBEDDING_BATCH_SIZE": "8",
-    }
+    env = {"INGEST_LEASE_SECONDS": "2", "EMBEDDING_BATCH_SIZE": "8"}
     [outcome] = add_upload(knowledge_base=knowledge_base, filename="drill.md", data=TEXT.encode())
     document = outcome.document
 
     with fake_groq() as stalled:
         stalled.reply("embeddings", Reply(200, {"data": []}, delay=60))
-        first = _worker({**env, "EMBEDDINGS_BASE_URL": stalled.base_url})
+        first = start_worker(**env, EMBEDDINGS_BASE_URL=stalled.base_url)
         try:
             _wait_for(
                 lambda: Document.objects.filter(
@@ -82,7 +53,7 @@ def test_a_worker_killed_mid_document_is_replaced_and_the_document_ends_like_a_c
     document.refresh_from_db()
     assert document.status == Document.Status.PROCESSING and not document.chunks.exists()
 
-    second = _worker({**env, "EMBEDDINGS_BASE_URL": f"{app_server_url}/local/v1"})
+    second = start_worker(**env)
     try:
         time.sleep(2.5)  # let the dead worker's lease run out
         _wait_for(

@@ -76,11 +76,13 @@ def is_request_too_large(error: ModelApiError) -> bool:
 
 
 def _embed_batch(endpoint: Endpoint, batch: list[str]) -> list[list[float]]:
+    # base64 float32 is a quarter of the JSON and far cheaper to encode and parse; a server
+    # that ignores it and answers with float lists is understood too.
     payload = request_json(
         endpoint,
         "POST",
         "embeddings",
-        {"model": endpoint.model, "input": batch, "encoding_format": "float"},
+        {"model": endpoint.model, "input": batch, "encoding_format": "base64"},
     )
     parsed = _validate(EmbeddingsResponse, payload, "embeddings")
     if len(parsed.data) != len(batch):

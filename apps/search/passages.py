@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
-from apps.knowledge.models import Chunk
-from apps.modelapi.client import create_embeddings, rerank
+from apps.knowledge.models import Chunk, KnowledgeBase
+from apps.modelapi.client import create_embeddings, embeddings_endpoint, rerank
 from apps.modelapi.errors import ModelApiError
 from apps.search.permissions import readable_knowledge_base_ids
 from apps.search.retrieval import Candidate, hybrid_candidates
@@ -100,11 +101,27 @@ def retrieve(
     if not allowed or not question.strip():
         return RetrievalResult([], reranked=False)
     query_vector = create_embeddings([question])[0]
+    same_space = same_embedding_space(allowed)
     candidates = hybrid_candidates(
         query_text=question,
         query_vector=query_vector,
         knowledge_base_ids=allowed,
+        vector_knowledge_base_ids=same_space,
         limit=settings.RETRIEVAL_CANDIDATES,
     )
     passages = load_passages(candidates, knowledge_base_ids=allowed)
-    return rerank_passages(question, passages, top_n=top_n or settings.RETRIEVAL_TOP_N)
+    result = rerank_passages(question, passages, top_n=top_n or settings.RETRIEVAL_TOP_N)
+    if len(same_space) < len(allowed):
+        note = "Some knowledge bases await re-embedding with the current model; text search only."
+        result = replace(result, note=" ".join(filter(None, [result.note, note])))
+    return result
+
+
+def same_embedding_space(knowledge_base_ids: list[int]) -> list[int]:
+    """Bases whose vectors come from the configured embedding model (or have none yet)."""
+    model = embeddings_endpoint().model
+    return list(
+        KnowledgeBase.objects.filter(pk__in=knowledge_base_ids)
+        .filter(Q(embedding_model="") | Q(embedding_model=model))
+        .values_list("pk", flat=True)
+    )

@@ -24,7 +24,7 @@ WITH query AS (
 vec AS (
     SELECT c.id, row_number() OVER (ORDER BY c.embedding <=> query.qvec) AS rank
     FROM knowledge_chunk c, query
-    WHERE c.knowledge_base_id = ANY(%(kb_ids)s)
+    WHERE c.knowledge_base_id = ANY(%(vector_kb_ids)s)
     ORDER BY c.embedding <=> query.qvec
     LIMIT %(k)s
 ),
@@ -64,14 +64,23 @@ def hybrid_candidates(
     query_vector: Sequence[float],
     knowledge_base_ids: Sequence[int],
     limit: int,
+    vector_knowledge_base_ids: Sequence[int] | None = None,
 ) -> list[Candidate]:
-    """Fused vector + full-text candidates, restricted to ``knowledge_base_ids``."""
+    """Fused vector + full-text candidates, restricted to ``knowledge_base_ids``.
+
+    ``vector_knowledge_base_ids`` (a subset) limits the vector half to the bases whose
+    vectors share the query's embedding model; the others are searched by text only.
+    """
     if not knowledge_base_ids:
         return []
+    vector_ids = (
+        knowledge_base_ids if vector_knowledge_base_ids is None else vector_knowledge_base_ids
+    )
     params: dict[str, Any] = {
         "qvec": _vector_literal(query_vector),
         "qtext": query_text,
         "kb_ids": list(knowledge_base_ids),
+        "vector_kb_ids": [i for i in vector_ids if i in set(knowledge_base_ids)],
         "k": limit,
         "rrf_k": settings.RRF_K,
     }

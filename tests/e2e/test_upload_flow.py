@@ -35,5 +35,9 @@ def test_uploaded_files_show_progress_then_ready_or_a_reason(
     expect(items.filter(has_text="sync-guide.docx")).to_contain_text("Ready", timeout=60_000)
     expect(items.filter(has_text="notes.md")).to_contain_text("Ready", timeout=60_000)
     expect(items.filter(has_text="photo.pdf")).to_contain_text("PNG image")
-    expect(items.filter(has_text="127.0.0.1:1")).to_contain_text("private or reserved address", timeout=60_000)
-    assert items.filter(has_text="sync-guide.docx").locator("progress").get_attribute("value") == "100"
+    expect(items.filter(has_text="127.0.0.1:1")).to_contain_text(
+        "private or reserved address", timeout=60_000
+    )
+    assert (
+        items.filter(has_text="sync-guide.docx").locator("progress").get_attribute("value") == "100"
+    )

@@ -48,12 +48,7 @@ from apps.knowledge.models import Chunk, Document, KnowledgeBase  # noqa: E402
 from apps.knowledge.pipeline import embedding_input  # noqa: E402
 from tests.servers import serve_app  # noqa: E402
 
-WORDS = (
-    "policy laptop travel hotel expense incident severity backup restore network guest office "
-    "desk meeting budget leave parental holiday security password device encryption report "
-    "deploy rollback postmortem customer support plan storage sync version release team manager "
-    "onboarding buddy contract invoice payment approval vendor license audit training course"
-).split()
+WORDS = ["policy", "laptop", "travel", "hotel", "expense", "incident", "severity", "backup", "restore", "network", "guest", "office", "desk", "meeting", "budget", "leave", "parental", "holiday", "security", "password", "device", "encryption", "report", "deploy", "rollback", "postmortem", "customer", "support", "plan", "storage", "sync", "version", "release", "team", "manager", "onboarding", "buddy", "contract", "invoice", "payment", "approval", "vendor", "license", "audit", "training", "course"]
 
 
 def sentence(rng: random.Random) -> str:
@@ -71,13 +66,18 @@ def make_document(i: int, size: int, rng: random.Random) -> tuple[str, bytes]:
     while sum(len(p) for p in paragraphs) < size:
         paragraphs.append(paragraph(rng))
     if kind == "md":
-        body = "\n\n".join(f"## Section {n}\n\n{p}" if n % 3 == 0 else p for n, p in enumerate(paragraphs))
+        body = "\n\n".join(
+            f"## Section {n}\n\n{p}" if n % 3 == 0 else p for n, p in enumerate(paragraphs)
+        )
         return f"doc{i}.md", f"# Document {i}\n\n{body}".encode()
     if kind == "txt":
         return f"doc{i}.txt", "\n\n".join(paragraphs).encode()
     if kind == "html":
         body = "".join(f"<h2>Part {n}</h2><p>{p}</p>" for n, p in enumerate(paragraphs))
-        return f"doc{i}.html", f"<html><head><title>Doc {i}</title></head><body>{body}</body></html>".encode()
+        return (
+            f"doc{i}.html",
+            f"<html><head><title>Doc {i}</title></head><body>{body}</body></html>".encode(),
+        )
     if kind == "csv":
         rows = "\n".join(f'{n},"{p}"' for n, p in enumerate(paragraphs))
         return f"doc{i}.csv", f"row,text\n{rows}\n".encode()
@@ -101,9 +101,22 @@ def run_workers(count: int, env: dict[str, str]) -> float:
     # Production-like workers: DEBUG off (no query log), a throwaway secret for the run.
     env = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40, **env}
     started = time.perf_counter()
-    command = [sys.executable, "manage.py", "ingest_worker", "--no-reload", "--batch", "--no-startup-delay"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "ingest_worker",
+        "--no-reload",
+        "--batch",
+        "--no-startup-delay",
+    ]
     processes = [
-        subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(count)
     ]
     for process in processes:
@@ -117,17 +130,27 @@ def raw_embedding(files: list[tuple[str, bytes]]) -> dict[str, float]:
     inputs: list[str] = []
     for name, data in files:
         mime = validate_upload(data=data, filename=name)
-        for draft in chunk_text(extract(data, mime), target_tokens=settings.CHUNK_TARGET_TOKENS, overlap_tokens=settings.CHUNK_OVERLAP_TOKENS):
+        for draft in chunk_text(
+            extract(data, mime),
+            target_tokens=settings.CHUNK_TARGET_TOKENS,
+            overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
+        ):
             inputs.append(embedding_input(draft, title=name))
     embed_texts(inputs[:64])  # load the model before timing
     started = time.perf_counter()
     for start in range(0, len(inputs), settings.EMBEDDING_BATCH_SIZE):
         embed_texts(inputs[start : start + settings.EMBEDDING_BATCH_SIZE])
     seconds = time.perf_counter() - started
-    return {"chunks": len(inputs), "seconds": round(seconds, 2), "chunks_per_s": round(len(inputs) / seconds, 1)}
+    return {
+        "chunks": len(inputs),
+        "seconds": round(seconds, 2),
+        "chunks_per_s": round(len(inputs) / seconds, 1),
+    }
 
 
-def pipeline(files: list[tuple[str, bytes]], *, workers: int, env: dict[str, str], name: str) -> dict[str, float]:
+def pipeline(
+    files: list[tuple[str, bytes]], *, workers: int, env: dict[str, str], name: str
+) -> dict[str, float]:
     kb = fresh_base(name)
     for filename, data in files:
         add_upload(knowledge_base=kb, filename=filename, data=data)
@@ -156,7 +179,10 @@ class _FastEmbeddings(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         count = len(body["input"]) if isinstance(body["input"], list) else 1
-        data = ",".join(f'{{"object":"embedding","index":{i},"embedding":"{self.vector}"}}' for i in range(count))
+        data = ",".join(
+            f'{{"object":"embedding","index":{i},"embedding":"{self.vector}"}}'
+            for i in range(count)
+        )
         payload = f'{{"object":"list","data":[{data}],"model":"all-MiniLM-L6-v2"}}'.encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -177,10 +203,16 @@ def main() -> None:
     print(f"corpus: {len(files)} documents, {total_bytes / 1e6:.1f} MB")
 
     raw = raw_embedding(files)
-    print(f"raw model embedding:   {raw['chunks']} chunks in {raw['seconds']} s = {raw['chunks_per_s']} chunks/s")
+    print(
+        f"raw model embedding:   {raw['chunks']} chunks in {raw['seconds']} s = {raw['chunks_per_s']} chunks/s"
+    )
 
     with serve_app() as url:
-        env = {"EMBEDDED_DB_NAME": "qa_bench", "EMBEDDINGS_BASE_URL": f"{url}/local/v1", "APP_LOG_LEVEL": "WARNING"}
+        env = {
+            "EMBEDDED_DB_NAME": "qa_bench",
+            "EMBEDDINGS_BASE_URL": f"{url}/local/v1",
+            "APP_LOG_LEVEL": "WARNING",
+        }
         one = pipeline(files, workers=1, env=env, name="bench-local")
         two_local = pipeline(files, workers=2, env=env, name="bench-local-2")
     ratio = one["chunks_per_s"] / raw["chunks_per_s"]
@@ -204,7 +236,9 @@ def main() -> None:
     scale_two = pipeline(subset, workers=2, env=fake_env, name="bench-fake-2")
     server.shutdown()
     speedup = scale_one["seconds"] / scale_two["seconds"]
-    print(f"fast fake embeddings:  1 worker {scale_one['docs_per_s']} docs/s, 2 workers {scale_two['docs_per_s']} docs/s = {speedup:.2f}x")
+    print(
+        f"fast fake embeddings:  1 worker {scale_one['docs_per_s']} docs/s, 2 workers {scale_two['docs_per_s']} docs/s = {speedup:.2f}x"
+    )
 
     for name in ("bench-local", "bench-local-2", "bench-fake-1", "bench-fake-2"):
         KnowledgeBase.objects.filter(name=name).delete()

@@ -80,7 +80,9 @@ def add_file_document(
 ) -> Document:
     """Store one file as a queued document and enqueue its ingestion on commit.
 
-    A file whose content is already in the knowledge base returns that document.
+    The same content already in the knowledge base returns that document (nothing is
+    embedded again); different content under the title of an existing file document
+    is a new version of it: its chunks are replaced once the new version is indexed.
     """
     mime_type = validate_upload(data=data, filename=filename)
     if mime_type == MIME_ZIP:
@@ -89,17 +91,26 @@ def add_file_document(
     existing = Document.objects.filter(knowledge_base=knowledge_base, sha256=digest).first()
     if existing is not None:
         return existing
-    document = Document(
-        knowledge_base=knowledge_base,
-        title=_title_from_name(title or filename),
-        source_kind=Document.SourceKind.FILE,
-        mime_type=mime_type,
-        sha256=digest,
-    )
-    document.file.save(
-        PurePosixPath(filename.replace("\\", "/")).name or "file", ContentFile(data), save=False
-    )
+    title = _title_from_name(title or filename)
+    document = Document.objects.filter(
+        knowledge_base=knowledge_base, source_kind=Document.SourceKind.FILE, title=title
+    ).first()
+    old_file = document.file.name if document is not None and document.file else ""
+    if document is None:
+        document = Document(
+            knowledge_base=knowledge_base, title=title, source_kind=Document.SourceKind.FILE
+        )
+    document.mime_type = mime_type
+    document.sha256 = digest
+    document.status = Document.Status.QUEUED
+    document.error = ""
+    document.attempts = 0
+    stored_name = PurePosixPath(filename.replace("\\", "/")).name or "file"
+    document.file.save(stored_name, ContentFile(data), save=False)
     document.save()
+    if old_file:
+        storage = document.file.storage
+        transaction.on_commit(lambda: storage.delete(old_file))
     enqueue_ingestion(document_id=document.pk)
     return document
 
@@ -209,10 +220,22 @@ def requeue_stale_documents() -> list[int]:
     )
     for document_id in ids:
         with transaction.atomic():
-            updated = Document.objects.filter(
+            stuck = Document.objects.filter(
                 pk=document_id, status=Document.Status.PROCESSING, updated_at__lt=stale
-            ).update(status=Document.Status.QUEUED, stage="", updated_at=timezone.now())
-            if updated:
+            )
+            gave_up = stuck.filter(attempts__gte=settings.INGEST_MAX_ATTEMPTS).update(
+                status=Document.Status.FAILED,
+                stage="",
+                error=(
+                    f"Gave up after {settings.INGEST_MAX_ATTEMPTS} attempts: the worker stopped "
+                    "while indexing this document each time (out of memory?)."
+                ),
+                updated_at=timezone.now(),
+            )
+            if gave_up:
+                logger.error("document %s killed its worker repeatedly; failed", document_id)
+                continue
+            if stuck.update(status=Document.Status.QUEUED, stage="", updated_at=timezone.now()):
                 logger.warning("document %s lost its worker; queued again", document_id)
                 enqueue_ingestion(document_id=document_id)
     return ids

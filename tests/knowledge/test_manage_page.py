@@ -161,3 +161,47 @@ def test_a_live_worker_keeps_its_document(knowledge_base) -> None:
     Document.objects.filter(pk=outcome.document.pk).update(status=Document.Status.PROCESSING)
     assert requeue_stale_documents() == []
     assert ingest_document(document_id=outcome.document.pk).outcome == "not_claimed"
+
+
+def test_a_changed_file_under_the_same_name_is_a_new_version_replacing_the_old_chunks(
+    knowledge_base,
+) -> None:
+    [first] = add_upload(
+        knowledge_base=knowledge_base,
+        filename="policy.md",
+        data=b"# Policy\n\nThe cap is 150 euros.",
+    )
+    ingest_document(document_id=first.document.pk)
+    old_chunks = set(Chunk.objects.values_list("pk", flat=True))
+    [second] = add_upload(
+        knowledge_base=knowledge_base,
+        filename="policy.md",
+        data=b"# Policy\n\nThe cap is 180 euros.",
+    )
+    assert second.document.pk == first.document.pk and not second.duplicate
+    # Until the new version is indexed, questions still see the old one, whole.
+    assert set(Chunk.objects.values_list("pk", flat=True)) == old_chunks
+    assert ingest_document(document_id=second.document.pk).outcome == "indexed"
+    texts = list(Chunk.objects.values_list("text", flat=True))
+    assert Document.objects.count() == 1 and any("180 euros" in t for t in texts)
+    assert not any("150 euros" in t for t in texts)
+
+
+def test_a_document_that_kills_its_worker_every_time_ends_failed(knowledge_base, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.INGEST_MAX_ATTEMPTS = 3
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
+    )
+    Document.objects.filter(pk=outcome.document.pk).update(
+        status=Document.Status.PROCESSING,
+        attempts=3,
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
+    requeue_stale_documents()
+    outcome.document.refresh_from_db()
+    assert outcome.document.status == Document.Status.FAILED
+    assert "Gave up after 3 attempts" in outcome.document.error

@@ -53,6 +53,7 @@ chromium:
 ## make bench: benchmarks (figures printed and written to bench/results/); not part of the tests
 bench: $(INSTALLED_DEV)
 	$(PY) bench/client_faults.py
+	$(PY) bench/ingest.py
 
 migrate: $(INSTALLED)
 	$(PY) manage.py migrate --noinput

@@ -16,6 +16,9 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
 
 _lock = threading.Lock()
+# The fast tokenizer is not safe to share between threads (concurrent calls corrupt its
+# padding state), and torch already uses every core for one batch: one encode at a time.
+_encode_lock = threading.Lock()
 _model: SentenceTransformer | None = None
 
 
@@ -35,12 +38,15 @@ def embed_texts(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     """Unit-length embeddings, one row per text."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = get_model().encode(
-        list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
-    )
+    model = get_model()
+    with _encode_lock:
+        vectors = model.encode(
+            list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
+        )
     return np.asarray(vectors, dtype=np.float32)
 
 
 def count_tokens(texts: Sequence[str]) -> int:
     tokenizer = get_model().tokenizer
-    return sum(len(tokenizer.tokenize(text)) for text in texts)
+    with _encode_lock:
+        return sum(len(tokenizer.tokenize(text)) for text in texts)

@@ -145,3 +145,23 @@ def test_streamed_chat_is_groq_shaped_sse_ending_in_done(app_server_url: str) ->
         }
     ]
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["x_groq"]["usage"]
+
+
+def test_concurrent_embedding_requests_of_different_lengths_all_succeed(
+    app_server_url: str,
+) -> None:
+    """Several workers embed at once; the shared tokenizer must not mix their batches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def embed(n: int) -> int:
+        texts = [("word " * (5 + (n * 37 + i * 11) % 240)).strip() for i in range(4 + n % 5)]
+        response = httpx.post(
+            f"{app_server_url}/local/v1/embeddings",
+            json={"model": "all-MiniLM-L6-v2", "input": texts},
+            timeout=60,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(embed, range(80)))
+    assert statuses == [200] * 80

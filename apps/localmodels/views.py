@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import ipaddress
 import json
 import time
@@ -65,7 +66,9 @@ def _caller_allowed(request: HttpRequest) -> bool:
     """With ``LOCAL_PROVIDER_KEY`` set, require it; otherwise serve loopback callers only."""
     key = settings.LOCAL_PROVIDER_KEY
     if key:
-        return request.headers.get("Authorization", "") == f"Bearer {key}"
+        return hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {key}")
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False  # came through a proxy: the loopback peer is the proxy, not the caller
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
     except ValueError:

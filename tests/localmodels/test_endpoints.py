@@ -67,6 +67,12 @@ def test_remote_callers_are_refused_without_a_key(settings) -> None:
     assert response.json()["error"]["code"] == "invalid_api_key"
 
 
+def test_requests_through_a_proxy_are_not_taken_for_loopback(settings) -> None:
+    settings.LOCAL_PROVIDER_KEY = ""
+    response = Client(HTTP_X_FORWARDED_FOR="203.0.113.9").get("/local/v1/models")
+    assert response.status_code == 401
+
+
 def test_a_configured_key_is_required_and_accepted(settings) -> None:
     settings.LOCAL_PROVIDER_KEY = "local-secret"
     assert Client().get("/local/v1/models").status_code == 401

@@ -116,39 +116,43 @@ citations_from_annotations = normalise_annotations
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+|\n")
 
 
+_MARKER_RUN = re.compile(r"(?:[ \t]*\[\d{1,3}\])+")
+
+
 def citations_from_markers(
     content: str, passages_by_id: dict[str, Passage]
 ) -> tuple[str, list[Citation]]:
     """Prompt-mode citations: ``[n]`` markers citing passage ``n``.
 
-    Returns the answer with the markers removed (we draw our own) and citations whose
-    spans cover the sentence each marker closes, in the cleaned text.
+    Returns the answer with our markers removed (we draw our own) and citations whose
+    spans cover the sentence each run of markers closes, in the cleaned text. A run like
+    ``[1][2]`` cites both passages for the same span; brackets that name no passage we
+    sent (``arr[0]``) are left in the text.
     """
     clean: list[str] = []
     spans: list[tuple[int, int, Passage]] = []
     cursor = 0
-    span_floor = 0
     length = 0
-    for match in _BRACKET_MARKER.finditer(content):
-        before = content[cursor : match.start()]
-        if match.start() == cursor and spans:  # adjacent markers: [1][2] share a span
-            before = ""
-        else:
-            before = before.rstrip(" ") if before.endswith(" ") else before
+    span_floor = 0
+    for run in _MARKER_RUN.finditer(content):
+        cited = [
+            passages_by_id[n] for n in _BRACKET_MARKER.findall(run.group()) if n in passages_by_id
+        ]
+        if not cited:
+            continue
+        before = content[cursor : run.start()]
         clean.append(before)
         length += len(before)
-        text_so_far = "".join(clean)
+        text = "".join(clean)
         breaks = [
-            m.end()
-            for m in _SENTENCE_BREAK.finditer(text_so_far, span_floor, max(span_floor, length - 1))
+            m.end() for m in _SENTENCE_BREAK.finditer(text, span_floor, max(span_floor, length - 1))
         ]
         start = breaks[-1] if breaks else span_floor
-        while start < length and text_so_far[start].isspace():
+        while start < length and text[start].isspace():
             start += 1
-        passage = passages_by_id.get(match.group(1))
-        if passage is not None and length > start:
-            spans.append((start, length, passage))
-        cursor = match.end()
+        if length > start:
+            spans.extend((start, length, passage) for passage in cited)
+        cursor = run.end()
         span_floor = length
     clean.append(content[cursor:])
     return "".join(clean), _numbered(spans, "marker")

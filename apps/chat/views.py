@@ -7,15 +7,47 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.chat.answering import ask
 from apps.chat.forms import AskForm
-from apps.chat.models import Conversation
+from apps.chat.models import Conversation, Message
+from apps.knowledge.models import Document
 from apps.modelapi.errors import ModelApiError
 from apps.search.permissions import readable_knowledge_base_ids, readable_knowledge_bases
+
+WITHHELD = "This answer is withheld: some of its sources are no longer shared with you."
 
 
 def _signed_in_user(request: HttpRequest) -> User:
     """The user of a ``login_required`` view."""
     assert isinstance(request.user, User)
     return request.user
+
+
+def withhold_unreadable_sources(request: HttpRequest, messages: list[Message]) -> None:
+    """Answers whose passages the user may no longer read are shown withheld.
+
+    Access applies at once, also to what was answered before: the answer text quotes
+    its sources, so it is withheld whole, not only its citations.
+    """
+    document_ids = {
+        int(item["document_id"])
+        for message in messages
+        for item in [*message.citation_list, *(message.retrieved or [])]
+        if item.get("document_id") is not None
+    }
+    readable = set(
+        Document.objects.filter(
+            pk__in=document_ids, knowledge_base__in=readable_knowledge_bases(request.user)
+        ).values_list("pk", flat=True)
+    )
+    for message in messages:
+        used = {
+            int(item["document_id"])
+            for item in [*message.citation_list, *(message.retrieved or [])]
+            if item.get("document_id") is not None
+        }
+        if used - readable:
+            message.content = WITHHELD
+            message.citations = []
+            message.retrieved = []
 
 
 def _selected_ids(request: HttpRequest, form: AskForm) -> list[int]:
@@ -67,12 +99,14 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc.user_message)
         else:
             return redirect("chat:conversation", pk=conversation.pk)
+    chat_messages = list(conversation.messages.all())
+    withhold_unreadable_sources(request, chat_messages)
     return render(
         request,
         "chat/conversation.html",
         {
             "conversation": conversation,
-            "chat_messages": conversation.messages.all(),
+            "chat_messages": chat_messages,
             "form": form,
             "conversations": Conversation.objects.filter(user=_signed_in_user(request))[:30],
         },

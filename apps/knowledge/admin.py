@@ -16,10 +16,30 @@ from apps.knowledge.ingest import (
     validate_upload,
 )
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
+from apps.search.permissions import manageable_knowledge_bases
+
+
+class ScopedAdminMixin:
+    """Staff who are not superusers see and choose only the knowledge bases they own."""
+
+    knowledge_base_path = "knowledge_base"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        if getattr(request.user, "is_superuser", False):
+            return queryset
+        lookup = f"{self.knowledge_base_path}__in" if self.knowledge_base_path else "pk__in"
+        return queryset.filter(**{lookup: manageable_knowledge_bases(request.user)})
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "knowledge_base" and not getattr(request.user, "is_superuser", False):
+            kwargs["queryset"] = manageable_knowledge_bases(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
 @admin.register(KnowledgeBase)
-class KnowledgeBaseAdmin(admin.ModelAdmin[KnowledgeBase]):
+class KnowledgeBaseAdmin(ScopedAdminMixin, admin.ModelAdmin[KnowledgeBase]):
+    knowledge_base_path = ""
     list_display = ["name", "owner", "shared_with_all", "embedding_model", "created_at"]
     filter_horizontal = ["groups"]
     readonly_fields = ["embedding_model", "embedding_dimensions", "created_at"]
@@ -67,7 +87,7 @@ class DocumentAdminForm(forms.ModelForm[Document]):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin[Document]):
+class DocumentAdmin(ScopedAdminMixin, admin.ModelAdmin[Document]):
     form = DocumentAdminForm
     list_display = ["title", "knowledge_base", "status", "chunk_count", "mime_type", "updated_at"]
     list_filter = ["status", "knowledge_base", "mime_type"]
@@ -107,7 +127,7 @@ class DocumentAdmin(admin.ModelAdmin[Document]):
 
 
 @admin.register(Chunk)
-class ChunkAdmin(admin.ModelAdmin[Chunk]):
+class ChunkAdmin(ScopedAdminMixin, admin.ModelAdmin[Chunk]):
     list_display = ["document", "ordinal", "page", "token_count", "heading"]
     list_filter = ["knowledge_base"]
     search_fields = ["text"]

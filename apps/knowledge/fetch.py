@@ -72,23 +72,23 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
-def resolve_public(target: _Target, *, allowed_private: frozenset[str]) -> str:
-    """The address to connect to; refuses if any address of the host is not public."""
+def resolve_public(target: _Target, *, allowed_private: frozenset[str]) -> list[str]:
+    """The addresses to try, in resolver order; refuses if any of them is not public."""
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ExtractionError(f"The host {target.host!r} could not be resolved.") from exc
-    addresses = sorted({str(info[4][0]) for info in infos})
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise ExtractionError(f"The host {target.host!r} has no address.")
     if f"{target.host}:{target.port}" in allowed_private:
-        return addresses[0]
+        return addresses
     for address in addresses:
         if not is_public_address(address):
             raise FetchRefused(
                 f"Refused: {target.host} resolves to a private or reserved address ({address})."
             )
-    return addresses[0]
+    return addresses
 
 
 def _pinned_url(target: _Target, address: str) -> str:
@@ -112,25 +112,8 @@ def fetch_url(
     ) as client:
         for _ in range(max_redirects + 1):
             target = parse_target(current)
-            address = resolve_public(target, allowed_private=allowed_private)
-            default_port = target.port == (443 if target.scheme == "https" else 80)
-            headers = {
-                "Host": target.host if default_port else f"{target.host}:{target.port}",
-                "User-Agent": USER_AGENT,
-                "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
-            }
-            request = client.build_request(
-                "GET",
-                _pinned_url(target, address),
-                headers=headers,
-                extensions={"sni_hostname": target.host},
-            )
-            try:
-                response = client.send(request, stream=True)
-            except httpx.TimeoutException as exc:
-                raise ExtractionError(f"The page at {current} did not answer in time.") from exc
-            except httpx.TransportError as exc:
-                raise ExtractionError(f"The page at {current} could not be fetched: {exc}") from exc
+            addresses = resolve_public(target, allowed_private=allowed_private)
+            response = _connect_first(client, target, addresses, url=current)
             try:
                 if response.is_redirect and response.headers.get("location"):
                     current = urljoin(current, response.headers["location"])
@@ -144,6 +127,35 @@ def fetch_url(
             finally:
                 response.close()
     raise ExtractionError(f"More than {max_redirects} redirects from {url}.")
+
+
+def _connect_first(
+    client: httpx.Client, target: _Target, addresses: list[str], *, url: str
+) -> httpx.Response:
+    """Open the request on the first checked address that answers (IPv6 or IPv4)."""
+    default_port = target.port == (443 if target.scheme == "https" else 80)
+    headers = {
+        "Host": target.host if default_port else f"{target.host}:{target.port}",
+        "User-Agent": USER_AGENT,
+        "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+    }
+    failure: Exception | None = None
+    for address in addresses:
+        request = client.build_request(
+            "GET",
+            _pinned_url(target, address),
+            headers=headers,
+            extensions={"sni_hostname": target.host},
+        )
+        try:
+            return client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            failure = exc
+        except httpx.TransportError as exc:
+            failure = exc
+    if isinstance(failure, httpx.TimeoutException):
+        raise ExtractionError(f"The page at {url} did not answer in time.") from failure
+    raise ExtractionError(f"The page at {url} could not be fetched: {failure}") from failure
 
 
 def _read_capped(response: httpx.Response, *, max_bytes: int, deadline: float, url: str) -> bytes:

@@ -71,7 +71,7 @@ def validate_upload(*, data: bytes, filename: str) -> str:
 
 def _title_from_name(name: str) -> str:
     """The uploaded name, kept only as a title (storage names are generated)."""
-    cleaned = name.replace("\x00", "").replace("\\", "/").strip() or "untitled"
+    cleaned = " ".join(name.replace("\x00", "").replace("\\", "/").split()) or "untitled"
     return cleaned[:500]
 
 
@@ -171,7 +171,7 @@ def add_url_document(*, knowledge_base: KnowledgeBase, url: str) -> UploadOutcom
 def request_reindex(*, document: Document) -> None:
     """Index again from the stored content (URLs are fetched again)."""
     Document.objects.filter(pk=document.pk).update(
-        status=Document.Status.QUEUED, indexed_sha256="", error="", stage=""
+        status=Document.Status.QUEUED, indexed_sha256="", error="", stage="", attempts=0
     )
     enqueue_ingestion(document_id=document.pk)
 
@@ -208,6 +208,32 @@ def claim_document(*, document_id: int) -> bool:
         updated_at=timezone.now(),
     )
     return updated == 1
+
+
+def requeue_orphaned_queued_documents() -> list[int]:
+    """Queued documents with no pending task (lost between enqueue and claim) get one."""
+    from django_tasks_db.models import DBTaskResult
+
+    from apps.knowledge.tasks import ingest_document_task
+
+    stale = timezone.now() - processing_lease()
+    queued = list(
+        Document.objects.filter(status=Document.Status.QUEUED, updated_at__lt=stale).values_list(
+            "pk", flat=True
+        )
+    )
+    if not queued:
+        return []
+    pending = DBTaskResult.objects.filter(
+        status__in=["READY", "RUNNING"], task_path=ingest_document_task.module_path
+    ).values_list("args_kwargs", flat=True)
+    waiting = {args["args"][0] for args in pending if args.get("args")}
+    orphans = [pk for pk in queued if pk not in waiting]
+    for document_id in orphans:
+        logger.warning("document %s was queued without a task; enqueued again", document_id)
+        Document.objects.filter(pk=document_id).update(updated_at=timezone.now())
+        enqueue_ingestion(document_id=document_id)
+    return orphans
 
 
 def requeue_stale_documents() -> list[int]:

@@ -122,6 +122,7 @@ class Document(models.Model):
     def mark_ready(self, *, chunk_count: int, sha256: str, embedding_model: str) -> None:
         self.status = self.Status.READY
         self.error = ""
+        self.attempts = 0
         self.chunk_count = chunk_count
         self.indexed_sha256 = sha256
         self.indexed_embedding_model = embedding_model
@@ -132,6 +133,7 @@ class Document(models.Model):
                 "status",
                 "error",
                 "stage",
+                "attempts",
                 "chunk_count",
                 "indexed_sha256",
                 "indexed_embedding_model",

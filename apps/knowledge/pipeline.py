@@ -27,7 +27,11 @@ from apps.modelapi.errors import ModelApiError
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["indexed", "unchanged", "failed", "not_claimed", "retry_scheduled"]
+Outcome = Literal["indexed", "unchanged", "failed", "not_claimed", "retry_scheduled", "superseded"]
+
+
+class Superseded(Exception):
+    """A newer version was uploaded while this one was being indexed: drop this result."""
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,16 @@ def ingest_document(*, document_id: int) -> IngestResult:
         if not drafts:
             raise ExtractionError("No extractable text: the document is empty once read.")
         if extracted.title and document.source_kind == Document.SourceKind.URL:
-            document.title = extracted.title[:500]
+            document.title = " ".join(extracted.title.split())[:500]
         vectors = _embed_with_progress(document, drafts)
         _check_dimensions(vectors)
         document.set_progress(Document.Stage.STORING, len(drafts), len(drafts))
         _store_chunks(
             document=document, drafts=drafts, vectors=vectors, sha256=digest, model_name=model_name
         )
+    except Superseded:
+        logger.info("document %s changed while it was indexed; the newer version wins", document_id)
+        return IngestResult("superseded")
     except ExtractionError as exc:
         document.mark_failed(str(exc))
         return IngestResult("failed")
@@ -178,6 +185,8 @@ def _store_chunks(
     """Replace the document's chunks in one transaction: readers see old or new, never half."""
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
+        if locked.source_kind == Document.SourceKind.FILE and locked.sha256 != sha256:
+            raise Superseded()
         knowledge_base = KnowledgeBase.objects.select_for_update().get(pk=locked.knowledge_base_id)
         if not knowledge_base.embedding_model:
             knowledge_base.embedding_model = model_name

@@ -61,7 +61,7 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=not inline,
-        filename=document.title.rsplit("/", 1)[-1] or "document",
+        filename=" ".join(document.title.rsplit("/", 1)[-1].split()) or "document",
         content_type="application/pdf" if inline else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -16,7 +16,13 @@ from pydantic import BaseModel, ValidationError
 
 from apps.modelapi.errors import ModelApiError
 from apps.modelapi.rerank import RankedDoc, RerankUnavailable, match_reranked, rerank
-from apps.modelapi.schemas import ChatCompletion, ChatDocument, EmbeddingsResponse, ModelList
+from apps.modelapi.schemas import (
+    Annotation,
+    ChatCompletion,
+    ChatDocument,
+    EmbeddingsResponse,
+    ModelList,
+)
 from apps.modelapi.streaming import (
     StreamDelta,
     StreamEnd,
@@ -158,11 +164,35 @@ def chat_completion(
             endpoint="chat/completions",
         )
     message = completion.choices[0].message
-    if message.content and "<think>" in message.content:
-        content, reasoning = split_think(message.content)
+    if message.content and "</think>" in message.content:
+        original = message.content
+        if "<think>" not in original:  # only the closing tag: everything before it was thinking
+            original = "<think>" + original
+        content, reasoning = split_think(original)
+        shift = original.find(content) - (len(original) - len(message.content)) if content else 0
         message.content = content
         message.reasoning = "\n".join(filter(None, [message.reasoning, reasoning]))
+        _shift_annotations(message.annotations or [], -shift, len(content))
     return completion
+
+
+def _shift_annotations(annotations: Sequence[Annotation], delta: int, length: int) -> None:
+    """Move citation spans by ``delta`` after text before them was removed."""
+    if not delta:
+        return
+    for annotation in annotations:
+        for span in (
+            annotation.document_citation,
+            annotation.function_citation,
+            annotation.url_citation,
+            annotation,
+        ):
+            if span is None:
+                continue
+            for name in ("start_index", "end_index", "index"):
+                value = getattr(span, name, None)
+                if isinstance(value, int):
+                    setattr(span, name, max(0, min(length, value + delta)))
 
 
 def list_models(*, endpoint: Endpoint | None = None) -> ModelList:

@@ -125,6 +125,11 @@ def error_from_response(response: httpx.Response, path: str) -> ModelApiError:
     )
 
 
+def _budget_key(endpoint: Endpoint) -> str:
+    """Groq's limits are per model (and per key): chat must not slow down embeddings."""
+    return f"{endpoint.base_url}|{endpoint.api_key[-8:]}|{endpoint.model}"
+
+
 def _estimate_tokens(body: dict[str, Any] | None) -> int:
     return 1 if body is None else max(1, len(json.dumps(body)) // 4)
 
@@ -152,7 +157,7 @@ def _send(
     attempts = _attempts()
     tokens = _estimate_tokens(body)
     for attempt in range(attempts):
-        limiter.wait_turn(endpoint.base_url, tokens=tokens)
+        limiter.wait_turn(_budget_key(endpoint), tokens=tokens)
         try:
             request = client.build_request(method, path, json=body)
             response = client.send(request, stream=stream)
@@ -161,7 +166,7 @@ def _send(
         except httpx.TransportError as exc:
             error = ModelApiError(f"connection failed: {exc}", endpoint=path)
         else:
-            limiter.observe(endpoint.base_url, response.headers)
+            limiter.observe(_budget_key(endpoint), response.headers)
             if response.is_success:
                 return response
             error = error_from_response(response, path)

@@ -85,7 +85,16 @@ def rerank_passages(question: str, passages: list[Passage], *, top_n: int) -> Re
             reranked=False,
             note="Reranker unavailable; fused retrieval order used.",
         )
+    if not ranked:
+        return RetrievalResult(
+            passages[:top_n],
+            reranked=False,
+            note="The reranker returned nothing; fused order used.",
+        )
     ordered = [replace(passages[r.index], score=r.score) for r in ranked]
+    seen = {r.index for r in ranked}
+    # Passages the reranker left out keep their fused order after the reranked ones.
+    ordered += [p for i, p in enumerate(passages) if i not in seen]
     return RetrievalResult(ordered[:top_n], reranked=True)
 
 

@@ -83,6 +83,22 @@ def test_bracket_markers_become_citations_with_spans_in_the_cleaned_answer() -> 
     ]
 
 
+def test_a_run_of_markers_cites_every_passage_for_the_same_span() -> None:
+    clean, citations = citations_from_markers("Alpha is one [1][2]. Beta [1] [2].", PASSAGES)
+    assert clean == "Alpha is one. Beta."
+    assert [(c.chunk_id, clean[c.start : c.end]) for c in citations] == [
+        (7, "Alpha is one"),
+        (9, "Alpha is one"),
+        (7, "Beta"),
+        (9, "Beta"),
+    ]
+
+
+def test_brackets_that_name_no_passage_stay_in_the_text() -> None:
+    clean, citations = citations_from_markers("Use arr[0] here [1].", PASSAGES)
+    assert clean == "Use arr[0] here." and [c.chunk_id for c in citations] == [7]
+
+
 def test_file_and_url_citations_resolve_to_our_passages_only() -> None:
     pricing = replace(
         _passage(9, "Pricing page", "Team plan: 4 GB."), source_url="https://example.com/pricing"

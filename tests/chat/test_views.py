@@ -84,3 +84,22 @@ def test_answers_without_citations_say_no_sources_were_cited(demo_client, demo_w
     )
     response = demo_client.get(reverse("chat:conversation", args=[conversation.pk]))
     assert b"No sources cited." in response.content
+
+
+def test_losing_access_withholds_earlier_answers_that_quoted_the_sources(
+    client, demo_world, bob
+) -> None:
+    from apps.chat.answering import ask
+
+    outcome = ask(
+        user=bob,
+        question="How often are laptops replaced?",
+        knowledge_base_ids=[demo_world.knowledge_base.pk],
+    )
+    url = reverse("chat:conversation", args=[outcome.conversation.pk])
+    client.force_login(bob)
+    assert b"36 months" in client.get(url).content
+    demo_world.knowledge_base.shared_with_all = False
+    demo_world.knowledge_base.save()
+    html = client.get(url).content.decode()
+    assert "36 months" not in html and "no longer shared with you" in html

@@ -205,3 +205,46 @@ def test_a_document_that_kills_its_worker_every_time_ends_failed(knowledge_base,
     outcome.document.refresh_from_db()
     assert outcome.document.status == Document.Status.FAILED
     assert "Gave up after 3 attempts" in outcome.document.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_document_that_lost_its_task_is_enqueued_again(knowledge_base) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from apps.knowledge.ingest import requeue_orphaned_queued_documents
+
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
+    )
+    assert DBTaskResult.objects.count() == 1
+    old = timezone.now() - timedelta(hours=1)
+    Document.objects.filter(pk=outcome.document.pk).update(updated_at=old)
+    assert requeue_orphaned_queued_documents() == []  # its task is still waiting
+    DBTaskResult.objects.all().delete()
+    assert requeue_orphaned_queued_documents() == [outcome.document.pk]
+    assert DBTaskResult.objects.get().args_kwargs["args"] == [outcome.document.pk]
+
+
+def test_an_older_version_finishing_late_does_not_overwrite_the_newer_one(
+    knowledge_base, monkeypatch
+) -> None:
+    from apps.knowledge import pipeline
+
+    [first] = add_upload(
+        knowledge_base=knowledge_base, filename="p.md", data=b"# P\n\nVersion one text."
+    )
+    real_embed = pipeline.create_embeddings
+
+    def embed_then_new_version_arrives(texts):
+        add_upload(knowledge_base=knowledge_base, filename="p.md", data=b"# P\n\nVersion two text.")
+        return real_embed(texts)
+
+    monkeypatch.setattr(pipeline, "create_embeddings", embed_then_new_version_arrives)
+    assert ingest_document(document_id=first.document.pk).outcome == "superseded"
+    monkeypatch.setattr(pipeline, "create_embeddings", real_embed)
+    assert not Chunk.objects.exists()
+    assert ingest_document(document_id=first.document.pk).outcome == "indexed"
+    assert "Version two" in Chunk.objects.get().text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from collections.abc import Iterator
 
@@ -205,3 +206,32 @@ def test_unreachable_server_raises_a_retryable_error(settings) -> None:
         create_embeddings(["a"], endpoint=endpoint)
     assert info.value.status is None and info.value.retryable
     assert "could not be reached" in info.value.user_message
+
+
+@pytest.mark.parametrize("opening", ["<think>", ""])
+def test_think_text_is_moved_to_reasoning_and_citation_spans_follow(groq, opening) -> None:
+    fake, endpoint = groq
+    thinking = f"{opening}Let me look at document 1.</think>\n\n"
+    answer = "The cap is 180 euros."
+    body = json.loads(json.dumps(GROQ_CHAT))
+    body["choices"][0]["message"].update(
+        content=thinking + answer,
+        reasoning=None,
+        annotations=[
+            {
+                "type": "document_citation",
+                "document_citation": {
+                    "document_id": "1",
+                    "start_index": len(thinking),
+                    "end_index": len(thinking) + len(answer),
+                },
+            }
+        ],
+    )
+    fake.reply("chat/completions", Reply(200, body))
+    message = (
+        chat_completion([{"role": "user", "content": "q"}], endpoint=endpoint).choices[0].message
+    )
+    assert message.content == answer and message.reasoning == "Let me look at document 1."
+    cited = message.annotations[0].document_citation
+    assert message.content[cited.start_index : cited.end_index] == answer

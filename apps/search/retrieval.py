@@ -16,16 +16,25 @@ from django.db import connection, transaction
 # Vector top-k (HNSW, cosine) and full-text top-k (GIN), fused by reciprocal rank.
 # The full-text query ORs the question's lexemes: plainto_tsquery ANDs them, which
 # finds nothing for most natural-language questions.
+#
+# The vector half orders by the distance to the query literal itself, the shape that lets
+# the planner walk the HNSW index. pgvector 0.6 has no iterative index scan: with a
+# selective permission filter an HNSW walk returns fewer rows than asked, so for small or
+# selective sets of readable chunks the distance is wrapped (`+ 0`) so that the index
+# cannot serve it and the rows are ranked exactly (cheap at that size).
+VECTOR_ORDER = {
+    "hnsw": "c.embedding <=> %(qvec)s::vector",
+    "exact": "(c.embedding <=> %(qvec)s::vector) + 0",
+}
 HYBRID_SQL = """
 WITH query AS (
-    SELECT %(qvec)s::vector AS qvec,
-           NULLIF(replace(plainto_tsquery('english', %(qtext)s)::text, ' & ', ' | '), '')::tsquery AS q
+    SELECT NULLIF(replace(plainto_tsquery('english', %(qtext)s)::text, ' & ', ' | '), '')::tsquery AS q
 ),
 vec AS (
-    SELECT c.id, row_number() OVER (ORDER BY c.embedding <=> query.qvec) AS rank
-    FROM knowledge_chunk c, query
+    SELECT c.id, row_number() OVER (ORDER BY {vector_order}) AS rank
+    FROM knowledge_chunk c
     WHERE c.knowledge_base_id = ANY(%(vector_kb_ids)s)
-    ORDER BY c.embedding <=> query.qvec
+    ORDER BY {vector_order}
     LIMIT %(k)s
 ),
 fts AS (
@@ -85,12 +94,36 @@ def hybrid_candidates(
         "rrf_k": settings.RRF_K,
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true)", [str(settings.HNSW_EF_SEARCH)]
-        )
-        cursor.execute(HYBRID_SQL, params)
+        plan = vector_plan(cursor, params["vector_kb_ids"], limit=limit)
+        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(plan.ef_search)])
+        cursor.execute(HYBRID_SQL.format(vector_order=VECTOR_ORDER[plan.method]), params)
         rows = cursor.fetchall()
     return [Candidate(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]
+
+
+@dataclass(frozen=True)
+class VectorPlan:
+    method: str
+    ef_search: int
+
+
+CHUNK_COUNTS_SQL = """
+SELECT COALESCE(SUM(chunk_count) FILTER (WHERE knowledge_base_id = ANY(%s)), 0),
+       COALESCE(SUM(chunk_count), 0)
+FROM knowledge_document
+"""
+
+
+def vector_plan(cursor: Any, knowledge_base_ids: list[int], *, limit: int) -> VectorPlan:
+    """Exact ranking for few readable chunks; HNSW otherwise, searching wider when selective."""
+    cursor.execute(CHUNK_COUNTS_SQL, [knowledge_base_ids])
+    readable, total = (int(x) for x in cursor.fetchone())
+    base_ef = max(int(settings.HNSW_EF_SEARCH), limit)
+    if readable <= int(settings.EXACT_SEARCH_MAX_ROWS) or total == 0:
+        return VectorPlan("exact", base_ef)
+    share = readable / total
+    # A walk that visits ef candidates keeps about ef·share of them after the filter.
+    return VectorPlan("hnsw", min(1000, max(base_ef, int(limit * 2 / share))))
 
 
 def _vector_literal(vector: Sequence[float]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.chat.markdown import render_markdown
 from apps.modelapi.schemas import Annotation
 from apps.search.passages import Passage
 
@@ -158,28 +159,36 @@ def citations_from_markers(
     return "".join(clean), _numbered(spans, "marker")
 
 
+# Private-use characters mark where citation buttons go; they pass through Markdown and
+# the sanitiser untouched and are replaced by the buttons afterwards.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_PLACEHOLDER = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
+
+
 def render_answer(content: str, citations: Sequence[dict[str, Any]], *, prefix: str) -> SafeString:
-    """Escaped answer text with a marker button after each cited span.
+    """The answer as sanitised Markdown with a marker button after each cited span.
 
     Each marker opens the native popover ``{prefix}-{number}`` (no script needed).
     """
-    by_end: dict[int, list[dict[str, Any]]] = {}
+    content = content.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
+    by_end: dict[int, list[int]] = {}
+    by_number: dict[int, dict[str, Any]] = {}
     for citation in citations:
-        by_end.setdefault(int(citation["end"]), []).append(citation)
+        number = int(citation["number"])
+        by_number.setdefault(number, citation)
+        numbers = by_end.setdefault(int(citation["end"]), [])
+        if number not in numbers:
+            numbers.append(number)
     pieces: list[str] = []
     cursor = 0
     for end in sorted(by_end):
-        pieces.append(str(escape(content[cursor:end])))
-        seen: set[int] = set()
-        for citation in by_end[end]:
-            number = int(citation["number"])
-            if number in seen:
-                continue
-            seen.add(number)
-            pieces.append(_marker(citation, prefix=prefix))
+        pieces.append(content[cursor:end])
+        pieces.extend(f"{_MARK_OPEN}{number}{_MARK_CLOSE}" for number in by_end[end])
         cursor = end
-    pieces.append(str(escape(content[cursor:])))
-    html = "".join(pieces).replace("\n", "<br>")
+    pieces.append(content[cursor:])
+    links = [str(c.get("url", "")) for c in citations]
+    html = render_markdown("".join(pieces), allowed_links=links)
+    html = _PLACEHOLDER.sub(lambda m: _marker(by_number[int(m.group(1))], prefix=prefix), html)
     return mark_safe(html)
 
 

@@ -135,4 +135,6 @@ def test_rendered_answer_escapes_model_text_and_places_markers_after_spans() -> 
     html = render_answer(content, [citation.as_json()], prefix="cite-5")
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
-    assert html.endswith('popovertarget="cite-5-1" aria-label="Source 1: Travel policy">1</button>')
+    assert html.strip().endswith(
+        'popovertarget="cite-5-1" aria-label="Source 1: Travel policy">1</button></p>'
+    )

@@ -103,3 +103,12 @@ def test_losing_access_withholds_earlier_answers_that_quoted_the_sources(
     demo_world.knowledge_base.save()
     html = client.get(url).content.decode()
     assert "36 months" not in html and "no longer shared with you" in html
+
+
+@pytest.mark.parametrize("name", ["login", "chat:ask", "knowledge:list"])
+def test_every_page_sends_a_strict_content_security_policy(demo_client, name) -> None:
+    policy = demo_client.get(reverse(name))["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["img-src"] == "'self'"
+    assert directives["script-src"] == "'self'" and "unsafe-inline" not in policy
+    assert directives["frame-ancestors"] == "'none'"

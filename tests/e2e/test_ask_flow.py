@@ -19,6 +19,11 @@ def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
 def test_asking_shows_a_citation_marker_that_opens_the_cited_passage(
     page: Page, live_server, demo_world
 ) -> None:
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     sign_in(page, live_server.url, demo_world.user.username, demo_world.password)
     page.get_by_label("Knowledge base").select_option(label=demo_world.knowledge_base.name)
     page.get_by_label("Question").fill("How often are laptops replaced?")
@@ -38,6 +43,7 @@ def test_asking_shows_a_citation_marker_that_opens_the_cited_passage(
 
     popover.get_by_role("link", name="Open in document").click()
     expect(page.locator(".chunk:target")).to_contain_text("36 months")
+    assert violations == []
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(page: Page, live_server) -> None:

@@ -127,10 +127,7 @@ def generate_answer(
     completion, used = _complete_shrinking(question, retrieval.passages, mode=mode)
     _, by_id = documents_for(used)
     message = completion.choices[0].message
-    content = message.content or ""
-    citations = normalise_annotations(content, message.annotations or [], by_id)
-    if not message.annotations:
-        content, citations = citations_from_markers(content, by_id)
+    content, citations = final_citations(message.content or "", message.annotations or [], by_id)
     metadata: dict[str, Any] = {
         "model": completion.model or "",
         "request_id": completion.x_groq.id if completion.x_groq else completion.id,
@@ -145,23 +142,21 @@ def generate_answer(
     return content, citations, metadata
 
 
-def ask(
+NO_PASSAGES = "No passage in the selected knowledge bases matches this question."
+
+
+def store_exchange(
     *,
     user: User,
     question: str,
     knowledge_base_ids: list[int],
-    conversation: Conversation | None = None,
+    conversation: Conversation | None,
+    content: str,
+    citations: list[Citation],
+    retrieval: RetrievalResult,
+    metadata: dict[str, Any],
 ) -> AnswerOutcome:
-    """Answer ``question`` from the readable knowledge bases and store both turns.
-
-    Raises ``ModelApiError`` when a model server fails; nothing is stored then.
-    """
-    retrieval = retrieve(user=user, question=question, knowledge_base_ids=knowledge_base_ids)
-    if retrieval.passages:
-        content, citations, metadata = generate_answer(question, retrieval)
-    else:
-        content, citations = "No passage in the selected knowledge bases matches this question.", []
-        metadata = {"model": "", "reranked": False, "note": "No passages retrieved."}
+    """Store the question and its complete answer together (never a half answer)."""
     with transaction.atomic():
         if conversation is None:
             conversation = Conversation.objects.create(user=user, title=question[:200])
@@ -179,3 +174,41 @@ def ask(
         )
         conversation.save(update_fields=["updated_at"])
     return AnswerOutcome(conversation, answer)
+
+
+def final_citations(
+    content: str, annotations: list[Any], by_id: dict[str, Passage]
+) -> tuple[str, list[Citation]]:
+    """Citations of a finished answer: annotations, or ``[n]`` markers when there are none."""
+    if annotations:
+        return content, normalise_annotations(content, annotations, by_id)
+    return citations_from_markers(content, by_id)
+
+
+def ask(
+    *,
+    user: User,
+    question: str,
+    knowledge_base_ids: list[int],
+    conversation: Conversation | None = None,
+) -> AnswerOutcome:
+    """Answer ``question`` from the readable knowledge bases and store both turns.
+
+    Raises ``ModelApiError`` when a model server fails; nothing is stored then.
+    """
+    retrieval = retrieve(user=user, question=question, knowledge_base_ids=knowledge_base_ids)
+    if retrieval.passages:
+        content, citations, metadata = generate_answer(question, retrieval)
+    else:
+        content, citations = NO_PASSAGES, []
+        metadata = {"model": "", "reranked": False, "note": "No passages retrieved."}
+    return store_exchange(
+        user=user,
+        question=question,
+        knowledge_base_ids=knowledge_base_ids,
+        conversation=conversation,
+        content=content,
+        citations=citations,
+        retrieval=retrieval,
+        metadata=metadata,
+    )

@@ -6,5 +6,6 @@ app_name = "chat"
 
 urlpatterns = [
     path("", views.ask_view, name="ask"),
+    path("ask/stream", views.ask_stream_view, name="ask_stream"),
     path("c/<int:pk>/", views.conversation_view, name="conversation"),
 ]

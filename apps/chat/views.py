@@ -2,12 +2,20 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from apps.chat.answering import ask
 from apps.chat.forms import AskForm
 from apps.chat.models import Conversation, Message
+from apps.chat.streaming import stream_ask
 from apps.knowledge.models import Document
 from apps.modelapi.errors import ModelApiError
 from apps.search.permissions import readable_knowledge_base_ids, readable_knowledge_bases
@@ -80,6 +88,31 @@ def ask_view(request: HttpRequest) -> HttpResponse:
             "conversations": Conversation.objects.filter(user=_signed_in_user(request))[:30],
         },
     )
+
+
+@login_required
+@require_POST
+def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
+    """The answer as Server-Sent Events (the page's script); the plain POST stays for no-JS."""
+    user = _signed_in_user(request)
+    form = AskForm(request.POST, knowledge_bases=readable_knowledge_bases(user))
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    conversation = None
+    if request.POST.get("conversation"):
+        conversation = get_object_or_404(
+            Conversation, pk=request.POST.get("conversation"), user=user
+        )
+    events = stream_ask(
+        user=user,
+        question=form.cleaned_data["question"],
+        knowledge_base_ids=_selected_ids(request, form),
+        conversation=conversation,
+    )
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
 
 
 @login_required

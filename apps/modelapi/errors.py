@@ -48,6 +48,8 @@ class ModelApiError(Exception):
     @property
     def user_message(self) -> str:
         """A sentence for the person in front of the browser."""
+        if self.code and self.code.startswith("stream_"):
+            return "The model server stopped answering part-way. Please try again."
         if self.status is None:
             return "The model server could not be reached. Please try again in a moment."
         if self.status == 429:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -31,6 +33,7 @@ def test_asking_shows_a_citation_marker_that_opens_the_cited_passage(
 
     answer = page.get_by_role("article", name="Answer")
     expect(answer).to_contain_text("36 months")
+    expect(page).to_have_url(re.compile(r"/c/\d+/$"))  # streamed, then the stored answer
     marker = answer.locator("button.cite-marker").first
     expect(marker).to_be_visible()
     marker.click()

@@ -113,6 +113,9 @@ else:
             VAR_DIR / "pgdata", env_str("EMBEDDED_DB_NAME", "qa_site")
         )
     }
+# Parallel test runs on one embedded server need distinct test databases.
+if TEST_DATABASE_NAME := env_str("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {

@@ -13,5 +13,6 @@ urlpatterns = [
         include(("apps.localmodels.urls", "localmodels"), namespace="localmodels-groq"),
     ),
     path("", include("apps.chat.urls")),
+    path("", include("apps.search.urls")),
     path("", include("apps.knowledge.urls")),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -59,6 +59,9 @@ LIMIT %(k)s
 """
 
 
+RetrievalMode = Literal["hybrid", "vector", "text"]
+
+
 @dataclass(frozen=True)
 class Candidate:
     chunk_id: int
@@ -74,22 +77,26 @@ def hybrid_candidates(
     knowledge_base_ids: Sequence[int],
     limit: int,
     vector_knowledge_base_ids: Sequence[int] | None = None,
+    mode: RetrievalMode = "hybrid",
 ) -> list[Candidate]:
     """Fused vector + full-text candidates, restricted to ``knowledge_base_ids``.
 
     ``vector_knowledge_base_ids`` (a subset) limits the vector half to the bases whose
     vectors share the query's embedding model; the others are searched by text only.
+    ``mode`` "vector" or "text" keeps one half only (evaluation and benchmarks); the
+    order is then that half's own ranking.
     """
     if not knowledge_base_ids:
         return []
     vector_ids = (
         knowledge_base_ids if vector_knowledge_base_ids is None else vector_knowledge_base_ids
     )
+    readable = set(knowledge_base_ids)
     params: dict[str, Any] = {
         "qvec": _vector_literal(query_vector),
         "qtext": query_text,
-        "kb_ids": list(knowledge_base_ids),
-        "vector_kb_ids": [i for i in vector_ids if i in set(knowledge_base_ids)],
+        "kb_ids": [] if mode == "vector" else list(knowledge_base_ids),
+        "vector_kb_ids": [] if mode == "text" else [i for i in vector_ids if i in readable],
         "k": limit,
         "rrf_k": settings.RRF_K,
     }

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import SafeString
+
+from apps.knowledge.extract import DOCUMENT_MIME_TYPES
+from apps.modelapi.errors import ModelApiError
+from apps.search.highlight import highlight
+from apps.search.passages import Passage, retrieve
+from apps.search.permissions import readable_knowledge_bases
+
+FILE_TYPES = {
+    "pdf": ("PDF", {"application/pdf"}),
+    "word": ("Word", {m for m in DOCUMENT_MIME_TYPES if "wordprocessingml" in m}),
+    "text": ("Text and Markdown", {"text/plain", "text/markdown"}),
+    "web": ("Web pages", {"text/html"}),
+    "data": ("CSV and JSON", {"text/csv", "application/json", "application/jsonl"}),
+}
+RESULTS = 10
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    snippet: SafeString
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+@login_required
+def search_view(request: HttpRequest) -> HttpResponse:
+    """Ranked passages (hybrid + rerank, no generation). Without JavaScript it is a plain
+    GET form; the page's script asks for the results fragment as you type."""
+    query = request.GET.get("q", "").strip()[:500]
+    knowledge_base = _int_or_none(request.GET.get("kb"))
+    file_type = request.GET.get("type", "")
+    hits: list[Hit] = []
+    error = note = ""
+    if query:
+        mime_types = FILE_TYPES[file_type][1] if file_type in FILE_TYPES else None
+        try:
+            result = retrieve(
+                user=request.user,
+                question=query,
+                knowledge_base_ids=[knowledge_base] if knowledge_base else None,
+                top_n=40 if mime_types else RESULTS,
+            )
+        except ModelApiError as exc:
+            error = exc.user_message
+        else:
+            passages = [
+                p for p in result.passages if mime_types is None or p.mime_type in mime_types
+            ]
+            hits = [Hit(p, highlight(p.text, query)) for p in passages[:RESULTS]]
+            note = result.note
+    context = {
+        "query": query,
+        "hits": hits,
+        "error": error,
+        "note": note,
+        "knowledge_bases": readable_knowledge_bases(request.user),
+        "selected_kb": knowledge_base,
+        "file_types": [(key, label) for key, (label, _) in FILE_TYPES.items()],
+        "selected_type": file_type,
+    }
+    template = "search/_results.html" if request.GET.get("partial") else "search/search.html"
+    return render(request, template, context)

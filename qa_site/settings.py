@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
     "apps.knowledge",
@@ -208,6 +209,8 @@ CHAT_MODEL = env_str(
 # --- Retrieval ---
 RETRIEVAL_CANDIDATES = env_int("RETRIEVAL_CANDIDATES", 40)
 RETRIEVAL_TOP_N = env_int("RETRIEVAL_TOP_N", 6)
+# Earlier turns sent with a follow-up question (estimated tokens, oldest dropped first).
+CHAT_HISTORY_TOKENS = env_int("CHAT_HISTORY_TOKENS", 2000)
 RRF_K = env_int("RRF_K", 60)
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
 # Up to this many readable chunks, vectors are ranked exactly instead of through HNSW.

@@ -46,6 +46,7 @@ class Reply:
     cut: bool = False
     raw: bytes | None = None
     delay: float = 0.0
+    interval: float = 0.0  # pause between streamed events
 
 
 @dataclass
@@ -59,6 +60,7 @@ class FakeGroq:
     replies: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
+    disconnects: int = 0
 
     def reply(self, path: str, *replies: Reply) -> None:
         self.replies["/openai/v1/" + path] = list(replies)
@@ -125,8 +127,14 @@ def fake_groq() -> Iterator[FakeGroq]:
                 events.append("[DONE]")
             for event in events:
                 data = event if isinstance(event, str) else json.dumps(event)
-                self.wfile.write(f"data: {data}\n\n".encode())
-                self.wfile.flush()
+                try:
+                    self.wfile.write(f"data: {data}\n\n".encode())
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    fake.disconnects += 1  # the client closed the stream (stop button)
+                    break
+                if reply.interval:
+                    time.sleep(reply.interval)
             self.close_connection = True
 
         do_GET = _handle

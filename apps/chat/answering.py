@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -14,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.chat.citations import Citation, citations_from_markers, normalise_annotations
+from apps.chat.followup import history_messages, standalone_question
 from apps.chat.models import Conversation, Message
 from apps.modelapi.client import chat_completion, chat_endpoint, is_request_too_large
 from apps.modelapi.errors import ModelApiError
@@ -88,27 +90,32 @@ def citation_mode(endpoint: Endpoint) -> str:
 
 
 def chat_messages(
-    question: str, passages: list[Passage], *, mode: str
+    question: str,
+    passages: list[Passage],
+    *,
+    mode: str,
+    history: Sequence[dict[str, str]] = (),
 ) -> tuple[list[dict[str, str]], list[ChatDocument]]:
-    """The messages (and ``documents``) for one question in the given citation mode."""
+    """The messages (and ``documents``) for one question in the given citation mode,
+    after the earlier turns of the conversation."""
     documents, _ = documents_for(passages)
     if mode == "documents":
         system = SYSTEM_PROMPT
-        return [
-            {"role": "system", "content": system},
-            {"role": "user", "content": question},
-        ], documents
-    numbered = "\n\n".join(f"[{doc.id}] {doc.source.text}" for doc in documents)
-    system = f"{SYSTEM_PROMPT}\n\n{PROMPT_MODE_INSTRUCTIONS}\n\nSources:\n{numbered}"
-    return [{"role": "system", "content": system}, {"role": "user", "content": question}], []
+    else:
+        numbered = "\n\n".join(f"[{doc.id}] {doc.source.text}" for doc in documents)
+        system = f"{SYSTEM_PROMPT}\n\n{PROMPT_MODE_INSTRUCTIONS}\n\nSources:\n{numbered}"
+        documents = []
+    messages = [{"role": "system", "content": system}, *history]
+    messages.append({"role": "user", "content": question})
+    return messages, documents
 
 
 def _complete_shrinking(
-    question: str, passages: list[Passage], *, mode: str
+    question: str, passages: list[Passage], *, mode: str, history: Sequence[dict[str, str]]
 ) -> tuple[ChatCompletion, list[Passage]]:
     """Ask the model; a 413 (this request alone is too big) retries with half the passages."""
     while True:
-        messages, documents = chat_messages(question, passages, mode=mode)
+        messages, documents = chat_messages(question, passages, mode=mode, history=history)
         try:
             return chat_completion(messages, documents=documents), passages
         except ModelApiError as exc:
@@ -119,12 +126,12 @@ def _complete_shrinking(
 
 
 def generate_answer(
-    question: str, retrieval: RetrievalResult
+    question: str, retrieval: RetrievalResult, history: Sequence[dict[str, str]] = ()
 ) -> tuple[str, list[Citation], dict[str, Any]]:
     """Call the chat model; return its text, normalised citations, and metadata."""
     mode = citation_mode(chat_endpoint())
     started = time.monotonic()
-    completion, used = _complete_shrinking(question, retrieval.passages, mode=mode)
+    completion, used = _complete_shrinking(question, retrieval.passages, mode=mode, history=history)
     _, by_id = documents_for(used)
     message = completion.choices[0].message
     content, citations = final_citations(message.content or "", message.annotations or [], by_id)
@@ -138,6 +145,7 @@ def generate_answer(
         "reasoning": message.reasoning or "",
         "citation_mode": mode,
         "passages_sent": len(used),
+        "history_messages": len(history),
     }
     return content, citations, metadata
 
@@ -194,14 +202,19 @@ def ask(
 ) -> AnswerOutcome:
     """Answer ``question`` from the readable knowledge bases and store both turns.
 
-    Raises ``ModelApiError`` when a model server fails; nothing is stored then.
+    Raises ``ModelApiError`` when a model server fails; nothing is stored then. A
+    follow-up is searched for as a standalone question and answered with the history.
     """
-    retrieval = retrieve(user=user, question=question, knowledge_base_ids=knowledge_base_ids)
+    history = history_messages(conversation, user=user)
+    search_query = standalone_question(question, history)
+    retrieval = retrieve(user=user, question=search_query, knowledge_base_ids=knowledge_base_ids)
     if retrieval.passages:
-        content, citations, metadata = generate_answer(question, retrieval)
+        content, citations, metadata = generate_answer(question, retrieval, history)
     else:
         content, citations = NO_PASSAGES, []
         metadata = {"model": "", "reranked": False, "note": "No passages retrieved."}
+    if search_query != question:
+        metadata["search_query"] = search_query
     return store_exchange(
         user=user,
         question=question,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -168,7 +169,7 @@ _PLACEHOLDER = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
 def render_answer(content: str, citations: Sequence[dict[str, Any]], *, prefix: str) -> SafeString:
     """The answer as sanitised Markdown with a marker button after each cited span.
 
-    Each marker opens the native popover ``{prefix}-{number}`` (no script needed).
+    Each marker links to its passage and previews it in the popover ``{prefix}-{number}``.
     """
     content = content.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
     by_end: dict[int, list[int]] = {}
@@ -193,11 +194,17 @@ def render_answer(content: str, citations: Sequence[dict[str, Any]], *, prefix: 
 
 
 def _marker(citation: dict[str, Any], *, prefix: str) -> str:
+    """A link to the cited passage in its document; hovering or focusing it previews the
+    passage (the page's script opens the popover ``{prefix}-{number}``)."""
     number = int(citation["number"])
     label = f"Source {number}: {citation.get('title', '')}"
+    href = "#"
+    if citation.get("document_id") is not None:
+        href = reverse("knowledge:document", args=[int(citation["document_id"])])
+        href += f"#chunk-{int(citation.get('chunk_id') or 0)}"
     return (
-        f'<button type="button" class="cite-marker" popovertarget="{escape(prefix)}-{number}" '
-        f'aria-label="{escape(label)}">{number}</button>'
+        f'<a class="cite-marker" href="{escape(href)}" '
+        f'data-preview="{escape(prefix)}-{number}" aria-label="{escape(label)}">{number}</a>'
     )
 
 

@@ -34,3 +34,12 @@ class AskForm(forms.Form):
         if not question:
             raise forms.ValidationError("Please type a question.")
         return question
+
+
+class RenameForm(forms.Form):
+    title = forms.CharField(max_length=200, error_messages={"required": "Please type a title."})
+
+
+class FeedbackForm(forms.Form):
+    rating = forms.TypedChoiceField(choices=[("1", "up"), ("-1", "down")], coerce=int)
+    comment = forms.CharField(max_length=2000, required=False)

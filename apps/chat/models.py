@@ -54,3 +54,29 @@ class Message(models.Model):
     @property
     def citation_list(self) -> list[dict[str, Any]]:
         return list(self.citations or [])
+
+
+class Feedback(models.Model):
+    """A user's thumbs up or down, with an optional comment, on one answer."""
+
+    class Rating(models.IntegerChoices):
+        UP = 1, "Helpful"
+        DOWN = -1, "Not helpful"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="answer_feedback"
+    )
+    rating = models.SmallIntegerField(choices=Rating.choices)
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="one_feedback_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} on answer {self.message_id}"

@@ -26,6 +26,7 @@ from apps.chat.answering import (
     store_exchange,
 )
 from apps.chat.citations import normalise_annotations
+from apps.chat.followup import history_messages, standalone_question
 from apps.chat.models import Conversation
 from apps.modelapi.client import (
     ModelApiError,
@@ -50,17 +51,32 @@ def stream_ask(
     conversation: Conversation | None,
 ) -> Iterator[bytes]:
     started = time.monotonic()
+    history = history_messages(conversation, user=user)
     try:
-        retrieval = retrieve(user=user, question=question, knowledge_base_ids=knowledge_base_ids)
+        search_query = standalone_question(question, history)
+        retrieval = retrieve(
+            user=user, question=search_query, knowledge_base_ids=knowledge_base_ids
+        )
     except ModelApiError as exc:
         yield sse("error", {"message": exc.user_message})
         return
-    yield sse("meta", {"passages": len(retrieval.passages), "note": retrieval.note})
+    yield sse(
+        "meta",
+        {
+            "passages": len(retrieval.passages),
+            "note": retrieval.note,
+            "search_query": search_query if search_query != question else "",
+        },
+    )
     collected = StreamedMessage()
     metadata: dict[str, Any] = {"reranked": retrieval.reranked, "note": retrieval.note}
+    if search_query != question:
+        metadata["search_query"] = search_query
     if retrieval.passages:
         mode = citation_mode(chat_endpoint())
-        messages, documents = chat_messages(question, retrieval.passages, mode=mode)
+        messages, documents = chat_messages(
+            question, retrieval.passages, mode=mode, history=history
+        )
         _, by_id = documents_for(retrieval.passages)
         numbers: dict[int, int] = {}
         try:
@@ -83,6 +99,7 @@ def stream_ask(
             reasoning=collected.reasoning,
             citation_mode=mode,
             passages_sent=len(retrieval.passages),
+            history_messages=len(history),
         )
     else:
         content, citations = NO_PASSAGES, []

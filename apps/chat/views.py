@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import (
@@ -10,17 +11,16 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from apps.chat.access import withhold_unreadable_sources
 from apps.chat.answering import ask
-from apps.chat.forms import AskForm
-from apps.chat.models import Conversation, Message
+from apps.chat.forms import AskForm, FeedbackForm, RenameForm
+from apps.chat.models import Conversation, Feedback, Message
 from apps.chat.streaming import stream_ask
-from apps.knowledge.models import Document
 from apps.modelapi.errors import ModelApiError
 from apps.search.permissions import readable_knowledge_base_ids, readable_knowledge_bases
-
-WITHHELD = "This answer is withheld: some of its sources are no longer shared with you."
 
 
 def _signed_in_user(request: HttpRequest) -> User:
@@ -29,33 +29,14 @@ def _signed_in_user(request: HttpRequest) -> User:
     return request.user
 
 
-def withhold_unreadable_sources(request: HttpRequest, messages: list[Message]) -> None:
-    """Answers whose passages the user may no longer read are shown withheld.
-
-    Access applies at once, also to what was answered before: the answer text quotes
-    its sources, so it is withheld whole, not only its citations.
-    """
-    document_ids = {
-        int(item["document_id"])
-        for message in messages
-        for item in [*message.citation_list, *(message.retrieved or [])]
-        if item.get("document_id") is not None
+def attach_own_feedback(user: User, chat_messages: list[Message]) -> None:
+    """Each answer's ``my_feedback``: the user's own rating and comment, if any."""
+    given = {
+        f.message_id: f
+        for f in Feedback.objects.filter(user=user, message__in=[m.pk for m in chat_messages])
     }
-    readable = set(
-        Document.objects.filter(
-            pk__in=document_ids, knowledge_base__in=readable_knowledge_bases(request.user)
-        ).values_list("pk", flat=True)
-    )
-    for message in messages:
-        used = {
-            int(item["document_id"])
-            for item in [*message.citation_list, *(message.retrieved or [])]
-            if item.get("document_id") is not None
-        }
-        if used - readable:
-            message.content = WITHHELD
-            message.citations = []
-            message.retrieved = []
+    for message in chat_messages:
+        message.my_feedback = given.get(message.pk)  # type: ignore[attr-defined]
 
 
 def _selected_ids(request: HttpRequest, form: AskForm) -> list[int]:
@@ -133,7 +114,8 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect("chat:conversation", pk=conversation.pk)
     chat_messages = list(conversation.messages.all())
-    withhold_unreadable_sources(request, chat_messages)
+    withhold_unreadable_sources(request.user, chat_messages)
+    attach_own_feedback(_signed_in_user(request), chat_messages)
     return render(
         request,
         "chat/conversation.html",
@@ -144,3 +126,46 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
             "conversations": Conversation.objects.filter(user=_signed_in_user(request))[:30],
         },
     )
+
+
+@login_required
+@require_POST
+def conversation_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        conversation.title = form.cleaned_data["title"]
+        conversation.save(update_fields=["title", "updated_at"])
+    else:
+        messages.error(request, " ".join(str(e) for e in form.errors.get("title", [])))
+    return redirect("chat:conversation", pk=conversation.pk)
+
+
+@login_required
+@require_POST
+def conversation_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
+    title = conversation.title
+    conversation.delete()
+    messages.success(request, f"Deleted the conversation “{title}”.")
+    return redirect("chat:ask")
+
+
+@login_required
+@require_POST
+def feedback_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Thumbs up or down (and a comment) on one of the user's own answers."""
+    user = _signed_in_user(request)
+    answer = get_object_or_404(Message, pk=pk, role=Message.Role.ASSISTANT, conversation__user=user)
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    Feedback.objects.update_or_create(
+        message=answer,
+        user=user,
+        defaults={"rating": form.cleaned_data["rating"], "comment": form.cleaned_data["comment"]},
+    )
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"saved": True, "rating": form.cleaned_data["rating"]})
+    messages.success(request, "Thank you for the feedback.")
+    return redirect(f"{reverse('chat:conversation', args=[answer.conversation_id])}#answer-{pk}")

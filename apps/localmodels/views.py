@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pydantic import BaseModel, ValidationError
 
 from apps.localmodels import answerer, embedder, reranker
+from apps.localmodels.rewrite import standalone_question
 from apps.localmodels.streaming import stream_answer
 from apps.localmodels.wire import (
     ChatRequest,
@@ -196,8 +197,13 @@ def chat_completions(request: HttpRequest) -> HttpResponseBase:
         answerer.SourceDocument(doc.id or str(i), doc.source.as_text())
         for i, doc in enumerate(parsed.documents or [])
     ]
-    question = parsed.question()
-    answer = answerer.answer_question(question, documents)
+    # Follow-ups are read with the conversation's topic. A request without documents is
+    # a rewrite request: the answer is the standalone question itself, uncited.
+    question = standalone_question(parsed.user_texts())
+    if parsed.documents is None:
+        answer = answerer.Answer(question, [])
+    else:
+        answer = answerer.answer_question(question, documents)
     with_citations = parsed.citation_options != "disabled"
     message: dict[str, Any] = {"role": "assistant", "content": answer.content}
     if with_citations and answer.citations:

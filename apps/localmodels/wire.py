@@ -90,6 +90,9 @@ class ChatRequest(_Request):
     stream: bool | None = None
     stream_options: StreamOptions | None = None
 
+    def user_texts(self) -> list[str]:
+        return [m.text() for m in self.messages if m.role == "user"]
+
     def question(self) -> str:
         for message in reversed(self.messages):
             if message.role == "user":

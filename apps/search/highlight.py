@@ -32,14 +32,15 @@ def snippet(text: str, stems: list[str], *, size: int = SNIPPET_CHARS) -> str:
     return ("…" if start else "") + piece + ("…" if start + size < len(text) else "")
 
 
-def highlight(text: str, query: str) -> SafeString:
-    """``text`` escaped, with words that start like a query word wrapped in <mark>.
+def highlight(text: str, query: str, *, size: int | None = SNIPPET_CHARS) -> SafeString:
+    """``text`` escaped (an excerpt of about ``size`` characters around the first match, or
+    all of it when ``size`` is None), with words that start like a query word in <mark>.
 
     The words are found in the raw text and each piece is escaped on its own, so a query
     can never match inside an HTML entity of the escaped text.
     """
     stems = query_stems(query)
-    excerpt = snippet(text, stems)
+    excerpt = snippet(text, stems) if size is not None else text
     if not stems:
         return mark_safe(str(escape(excerpt)))
     pattern = re.compile(

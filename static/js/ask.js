@@ -91,7 +91,10 @@
             else if (line.startsWith("data: ")) data += line.slice(6);
           });
           const payload = data ? JSON.parse(data) : {};
-          if (event === "meta") view.status.textContent = payload.passages ? "Answering from " + payload.passages + " passages…" : "";
+          if (event === "meta") {
+            view.status.textContent = payload.passages ? "Answering from " + payload.passages + " passages…" : "";
+            if (payload.search_query) view.status.textContent += " (searched for “" + payload.search_query + "”)";
+          }
           else if (event === "delta") { view.text += payload.text; paint(view); }
           else if (event === "citation") { view.markers.push(payload); paint(view); }
           else if (event === "error") { finished = true; fail(view, payload.message, body); }
@@ -121,6 +124,52 @@
       controller = null;
     }
   }
+
+  // Hovering or focusing a citation marker previews its passage next to it.
+  let hideTimer = null;
+  function previewFor(marker) { return document.getElementById(marker.dataset.preview || ""); }
+  function showPreview(marker) {
+    const pop = previewFor(marker);
+    if (!pop || !pop.showPopover) return;
+    clearTimeout(hideTimer);
+    if (!pop.matches(":popover-open")) pop.showPopover();
+    const box = marker.getBoundingClientRect();
+    const width = Math.min(560, window.innerWidth * 0.92);
+    pop.style.margin = "0";
+    pop.style.inset = "auto";
+    pop.style.left = Math.max(8, Math.min(box.left, window.innerWidth - width - 8)) + "px";
+    const below = box.bottom + 6;
+    pop.style.top = (below + pop.offsetHeight < window.innerHeight ? below : Math.max(8, box.top - pop.offsetHeight - 6)) + "px";
+  }
+  function hideSoon(marker) {
+    const pop = previewFor(marker);
+    if (!pop || !pop.hidePopover) return;
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(() => {
+      if (pop.matches(":popover-open") && !pop.matches(":hover") && !pop.contains(document.activeElement)) pop.hidePopover();
+    }, 300);
+  }
+  thread.addEventListener("mouseover", (e) => { const m = e.target.closest("a.cite-marker[data-preview]"); if (m) showPreview(m); });
+  thread.addEventListener("mouseout", (e) => { const m = e.target.closest("a.cite-marker[data-preview]"); if (m) hideSoon(m); });
+  thread.addEventListener("focusin", (e) => { const m = e.target.closest("a.cite-marker[data-preview]"); if (m) showPreview(m); });
+  thread.addEventListener("focusout", (e) => { const m = e.target.closest("a.cite-marker[data-preview]"); if (m) hideSoon(m); });
+
+  // Feedback without leaving the page (the form posts normally without this script).
+  thread.addEventListener("submit", (e) => {
+    const fb = e.target.closest("form[data-feedback]");
+    if (!fb) return;
+    e.preventDefault();
+    const data = new FormData(fb);
+    if (e.submitter && e.submitter.name) data.set(e.submitter.name, e.submitter.value);
+    const status = fb.querySelector("[data-feedback-status]");
+    fetch(fb.action, { method: "POST", body: data, headers: { Accept: "application/json", "X-CSRFToken": data.get("csrfmiddlewaretoken") } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((reply) => {
+        fb.querySelectorAll("button[name=rating]").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.value) === reply.rating)));
+        status.textContent = "Thanks, saved.";
+      })
+      .catch(() => { status.textContent = "Could not save the feedback; try again."; });
+  });
 
   form.addEventListener("submit", (e) => {
     const body = new FormData(form);

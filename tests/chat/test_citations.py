@@ -136,5 +136,6 @@ def test_rendered_answer_escapes_model_text_and_places_markers_after_spans() -> 
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert html.strip().endswith(
-        'popovertarget="cite-5-1" aria-label="Source 1: Travel policy">1</button></p>'
+        'data-preview="cite-5-1" aria-label="Source 1: Travel policy">1</a></p>'
     )
+    assert 'Cap is 180 euros.<a class="cite-marker" href="/documents/' in html

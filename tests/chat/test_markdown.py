@@ -64,5 +64,5 @@ def test_markers_land_inside_markdown_blocks() -> None:
     end = content.index("\n")
     citation = {"number": 1, "end": end, "title": "Travel <policy>", "url": ""}
     html = render_answer(content, [citation], prefix="cite-9")
-    assert "<li>Hotels: <strong>180 euros</strong><button" in html
+    assert '<li>Hotels: <strong>180 euros</strong><a class="cite-marker"' in html
     assert 'aria-label="Source 1: Travel &lt;policy&gt;"' in html

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils.safestring import SafeString
 
 from apps.chat.citations import render_answer, unique_sources
 from apps.chat.models import Message
+from apps.search.highlight import highlight
 
 register = template.Library()
 
@@ -15,5 +18,36 @@ def answer_html(message: Message) -> SafeString:
 
 
 @register.filter
-def sources(message: Message) -> list[dict[str, object]]:
-    return unique_sources(message.citation_list)
+def sources(message: Message) -> list[dict[str, Any]]:
+    """Each cited passage once, with the words of the statements citing it highlighted."""
+    cited_words: dict[int, list[str]] = {}
+    for citation in message.citation_list:
+        start, end = int(citation.get("start", 0)), int(citation.get("end", 0))
+        cited_words.setdefault(int(citation["number"]), []).append(message.content[start:end])
+    return [
+        {
+            **source,
+            "highlighted": highlight(
+                str(source.get("text", "")),
+                " ".join(cited_words.get(int(source["number"]), [])),
+                size=None,
+            ),
+        }
+        for source in unique_sources(message.citation_list)
+    ]
+
+
+@register.filter
+def uncited(message: Message) -> list[dict[str, Any]]:
+    """Passages that were retrieved (and sent to the model) but not cited."""
+    cited = {int(c["chunk_id"]) for c in message.citation_list if c.get("chunk_id") is not None}
+    return [
+        p
+        for p in (message.retrieved or [])
+        if p.get("document_id") is not None and int(p.get("chunk_id") or 0) not in cited
+    ]
+
+
+@register.filter
+def token_count(usage: dict[str, Any] | None) -> int:
+    return int((usage or {}).get("total_tokens") or 0)

@@ -1,0 +1,44 @@
+"""What a user may still see of their own conversations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+from apps.chat.models import Message
+from apps.knowledge.models import Document
+from apps.search.permissions import readable_knowledge_bases
+
+WITHHELD = "This answer is withheld: some of its sources are no longer shared with you."
+
+
+def _document_ids(message: Message) -> set[int]:
+    items: list[dict[str, Any]] = [*message.citation_list, *(message.retrieved or [])]
+    return {int(item["document_id"]) for item in items if item.get("document_id") is not None}
+
+
+def withhold_unreadable_sources(
+    user: AbstractBaseUser | AnonymousUser, messages: Sequence[Message]
+) -> None:
+    """Answers whose passages the user may no longer read are withheld (in memory only).
+
+    Access applies at once, also to what was answered before: the answer text quotes
+    its sources, so it is withheld whole, not only its citations. The objects are
+    changed in place and must not be saved.
+    """
+    used = {message.pk: _document_ids(message) for message in messages}
+    all_ids = set().union(*used.values()) if used else set()
+    readable = set(
+        Document.objects.filter(
+            pk__in=all_ids, knowledge_base__in=readable_knowledge_bases(user)
+        ).values_list("pk", flat=True)
+    )
+    for message in messages:
+        if used[message.pk] - readable:
+            message.content = WITHHELD
+            message.citations = []
+            message.retrieved = []
+            message.metadata = {**(message.metadata or {}), "withheld": True}

@@ -20,9 +20,17 @@ def query_stems(query: str) -> list[str]:
     )
 
 
+_MARKUP = re.compile(r"(?m)^\s*#{1,6}\s+|\*\*|__|`")
+
+
+def plain(text: str) -> str:
+    """The passage without Markdown heading marks, bold marks and backticks, on one line."""
+    return " ".join(_MARKUP.sub(" ", text).split())
+
+
 def snippet(text: str, stems: list[str], *, size: int = SNIPPET_CHARS) -> str:
     """About ``size`` characters of ``text`` around its first matching word."""
-    text = " ".join(text.split())
+    text = plain(text)
     if len(text) <= size:
         return text
     lowered = text.lower()

@@ -21,6 +21,8 @@ FILE_TYPES = {
     "data": ("CSV and JSON", {"text/csv", "application/json", "application/jsonl"}),
 }
 RESULTS = 10
+# Reranked results scoring below this share of the best one are hidden behind "show all".
+WEAK_MATCH_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,21 @@ def _int_or_none(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
 
+def strong_matches(passages: list[Passage]) -> list[Passage]:
+    """The passages scoring at least ``WEAK_MATCH_SHARE`` of the best reranker score."""
+    if not passages or passages[0].score <= 0:
+        return passages
+    floor = passages[0].score * WEAK_MATCH_SHARE
+    return [p for p in passages if p.score >= floor]
+
+
+def _with_all(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("partial", None)
+    params["all"] = "1"
+    return params.urlencode()
+
+
 @login_required
 def search_view(request: HttpRequest) -> HttpResponse:
     """Ranked passages (hybrid + rerank, no generation). Without JavaScript it is a plain
@@ -40,7 +57,9 @@ def search_view(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:500]
     knowledge_base = _int_or_none(request.GET.get("kb"))
     file_type = request.GET.get("type", "")
+    show_all = request.GET.get("all") == "1"
     hits: list[Hit] = []
+    hidden = 0
     error = note = ""
     if query:
         mime_types = FILE_TYPES[file_type][1] if file_type in FILE_TYPES else None
@@ -56,8 +75,12 @@ def search_view(request: HttpRequest) -> HttpResponse:
         else:
             passages = [
                 p for p in result.passages if mime_types is None or p.mime_type in mime_types
-            ]
-            hits = [Hit(p, highlight(p.text, query)) for p in passages[:RESULTS]]
+            ][:RESULTS]
+            if result.reranked and not show_all:
+                strong = strong_matches(passages)
+                hidden = len(passages) - len(strong)
+                passages = strong
+            hits = [Hit(p, highlight(p.text, query)) for p in passages]
             note = result.note
     context = {
         "query": query,
@@ -68,6 +91,8 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "selected_kb": knowledge_base,
         "file_types": [(key, label) for key, (label, _) in FILE_TYPES.items()],
         "selected_type": file_type,
+        "hidden": hidden,
+        "show_all_query": _with_all(request),
     }
     template = "search/_results.html" if request.GET.get("partial") else "search/search.html"
     return render(request, template, context)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +45,13 @@ def page(browser) -> Iterator[object]:
     page.set_default_timeout(30_000)
     yield page
     context.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def save_screenshot(page: Any, name: str) -> None:
+    """Refresh ``docs/screenshots/<name>`` when UPDATE_SCREENSHOTS=1 (the README links them)."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)

@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import save_screenshot
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -34,17 +36,20 @@ def test_asking_shows_a_citation_marker_that_opens_the_cited_passage(
     answer = page.get_by_role("article", name="Answer")
     expect(answer).to_contain_text("36 months")
     expect(page).to_have_url(re.compile(r"/c/\d+/$"))  # streamed, then the stored answer
-    marker = answer.locator("button.cite-marker").first
+    marker = answer.locator("a.cite-marker").first
     expect(marker).to_be_visible()
+    marker.hover()
+
+    preview = page.locator(".cite-pop:popover-open")
+    expect(preview).to_be_visible()
+    expect(preview).to_contain_text("employee-handbook.pdf")
+    expect(preview).to_contain_text("page 2")
+    expect(preview.locator("blockquote")).to_contain_text("Laptops are replaced every 36 months")
+    expect(preview.locator("blockquote mark").first).to_be_visible()  # the cited words
+    save_screenshot(page, "answer-page.png")
+
     marker.click()
-
-    popover = page.locator(".cite-pop:popover-open")
-    expect(popover).to_be_visible()
-    expect(popover).to_contain_text("employee-handbook.pdf")
-    expect(popover).to_contain_text("page 2")
-    expect(popover.locator("blockquote")).to_contain_text("Laptops are replaced every 36 months")
-
-    popover.get_by_role("link", name="Open in document").click()
+    expect(page).to_have_url(re.compile(r"/documents/\d+/#chunk-\d+$"))
     expect(page.locator(".chunk:target")).to_contain_text("36 months")
     assert violations == []
 

@@ -76,3 +76,18 @@ def test_highlighting_escapes_the_text_and_never_matches_inside_entities() -> No
     assert "&lt;<mark>script</mark>&gt;" in html
     assert "&amp; <mark>amplifier</mark>" in html
     assert "&<mark>" not in html
+
+
+def test_weak_matches_are_hidden_behind_a_show_all_link(demo_client) -> None:
+    response = demo_client.get(reverse("search:search"), {"q": "laptop replaced"})
+    shown = response.context["hits"]
+    assert response.context["hidden"] > 0
+    assert "Show all results" in response.content.decode()
+    everything = demo_client.get(reverse("search:search"), {"q": "laptop replaced", "all": "1"})
+    assert len(everything.context["hits"]) == len(shown) + response.context["hidden"]
+
+
+def test_snippets_drop_markdown_heading_and_bold_marks() -> None:
+    html = str(highlight("## Severity levels\n- **Severity 1**: the product is down", "severity"))
+    assert "##" not in html and "**" not in html
+    assert html.startswith("<mark>Severity</mark> levels")

@@ -162,7 +162,9 @@
     const data = new FormData(fb);
     if (e.submitter && e.submitter.name) data.set(e.submitter.name, e.submitter.value);
     const status = fb.querySelector("[data-feedback-status]");
-    fetch(fb.action, { method: "POST", body: data, headers: { Accept: "application/json", "X-CSRFToken": data.get("csrfmiddlewaretoken") } })
+    // Answers rendered into a stream carry no token of their own: use the page's.
+    const token = data.get("csrfmiddlewaretoken") || form.querySelector("[name=csrfmiddlewaretoken]").value;
+    fetch(fb.action, { method: "POST", body: data, headers: { Accept: "application/json", "X-CSRFToken": token } })
       .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
       .then((reply) => {
         fb.querySelectorAll("button[name=rating]").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.value) === reply.rating)));

@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from apps.chat.models import Conversation, Message
+from apps.chat.models import Conversation, Feedback, Message
 from tests.e2e.conftest import save_screenshot
 from tests.e2e.test_ask_flow import sign_in
 from tests.servers import Reply, fake_groq
@@ -153,8 +153,20 @@ def test_a_follow_up_question_uses_the_conversation(signed_in) -> None:
     expect(answers.nth(1).locator(".search-query")).to_contain_text("hotel")
     conversation = Conversation.objects.get()
     assert conversation.messages.count() == 4
+
+    answers.nth(1).get_by_label("Comment on this answer (optional)").fill("Right figure")
+    answers.nth(1).get_by_role(
+        "button", name="Helpful", exact=True
+    ).click()  # on the streamed answer
+    expect(answers.nth(1).get_by_role("status")).to_have_text("Thanks, saved.")
+    feedback = Feedback.objects.get()
+    assert (feedback.rating, feedback.comment) == (1, "Right figure")
+
     page.reload()
     expect(page.get_by_role("article", name="Answer")).to_have_count(2)
+    expect(page.get_by_role("button", name="Helpful", exact=True).nth(1)).to_have_attribute(
+        "aria-pressed", "true"
+    )
 
 
 def test_search_shows_highlighted_passages_as_you_type_and_filters_by_type(

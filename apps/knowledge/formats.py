@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -51,9 +52,18 @@ def check_zip_expansion(archive: zipfile.ZipFile, *, max_expanded_bytes: int) ->
 
 
 def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """Read a member, never more than ``limit`` bytes whatever its header claims."""
-    with archive.open(info) as handle:
-        data = handle.read(limit + 1)
+    """Read a member, never more than ``limit`` bytes whatever its header claims.
+
+    A member whose header lies about its size, or whose data is corrupt, fails with a
+    reason (its CRC or stream check breaks) instead of an unhandled error.
+    """
+    try:
+        with archive.open(info) as handle:
+            data = handle.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+        raise ExtractionError(
+            f"The archive member {info.filename!r} could not be read: {exc}"
+        ) from exc
     if len(data) > limit:
         raise ExtractionError(f"The archive member {info.filename!r} expands past {limit:,} bytes.")
     return data

@@ -9,6 +9,7 @@ urlpatterns = [
     path("kb/<int:pk>/", views.knowledge_base_manage, name="manage"),
     path("kb/<int:pk>/upload", views.knowledge_base_upload, name="upload"),
     path("kb/<int:pk>/status.json", views.knowledge_base_status, name="status"),
+    path("kb/<int:pk>/sharing", views.knowledge_base_sharing, name="sharing"),
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/file", views.document_file, name="document_file"),
     path("documents/<int:pk>/reindex", views.document_reindex, name="reindex"),

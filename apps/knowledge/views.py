@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.knowledge.extract import ACCEPTED_SUFFIXES
+from apps.knowledge.forms import SharingForm
 from apps.knowledge.ingest import (
     UploadOutcome,
     add_upload,
@@ -106,8 +107,35 @@ def knowledge_base_manage(request: HttpRequest, pk: int) -> HttpResponse:
             "knowledge_base": knowledge_base,
             "documents": knowledge_base.documents.order_by("-created_at"),
             "limits": upload_limits(),
+            "sharing_form": SharingForm(instance=knowledge_base),
         },
     )
+
+
+@login_required
+@require_POST
+def knowledge_base_sharing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change who may read the base; only those who may manage it get past the lookup."""
+    knowledge_base = _managed_base(request, pk)
+    form = SharingForm(request.POST, instance=knowledge_base)
+    if form.is_valid():
+        form.save()
+        messages.success(
+            request, f"Sharing of {knowledge_base.name} saved: {sharing_summary(knowledge_base)}."
+        )
+    else:
+        messages.error(
+            request,
+            "Sharing was not changed: " + " ".join(str(e) for e in form.errors.get("groups", [])),
+        )
+    return redirect("knowledge:manage", pk=knowledge_base.pk)
+
+
+def sharing_summary(knowledge_base: KnowledgeBase) -> str:
+    if knowledge_base.shared_with_all:
+        return "everyone signed in"
+    names = list(knowledge_base.groups.order_by("name").values_list("name", flat=True))
+    return "groups " + ", ".join(names) if names else "only its owner"
 
 
 def document_status(document: Document) -> dict[str, Any]:

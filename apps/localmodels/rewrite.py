@@ -15,7 +15,25 @@ from apps.localmodels.lexical import STOP_WORDS, stem
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 _LEANS_ON_CONTEXT = frozenset(
-    ["it", "its", "this", "that", "these", "those", "they", "them", "their", "there", "he", "she", "his", "her", "one", "ones", "same"]
+    [
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "they",
+        "them",
+        "their",
+        "there",
+        "he",
+        "she",
+        "his",
+        "her",
+        "one",
+        "ones",
+        "same",
+    ]
 )
 _CONTINUATIONS = ("and ", "what about", "how about", "also", "but ", "or ", "then ")
 SELF_CONTAINED_TERMS = 4

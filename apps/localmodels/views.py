@@ -63,8 +63,19 @@ def _request_id() -> str:
     return f"req_{uuid.uuid4().hex}"
 
 
+def _from_a_web_page(request: HttpRequest) -> bool:
+    """Browsers mark cross-origin requests (``Origin``, ``Sec-Fetch-Site``); API clients
+    (httpx, the SDKs) send neither. A page must not be able to drive the provider with a
+    visitor's loopback address, and the API takes no CSRF token."""
+    site = request.headers.get("Sec-Fetch-Site", "")
+    return "Origin" in request.headers or site not in ("", "none", "same-origin")
+
+
 def _caller_allowed(request: HttpRequest) -> bool:
-    """With ``LOCAL_PROVIDER_KEY`` set, require it; otherwise serve loopback callers only."""
+    """With ``LOCAL_PROVIDER_KEY`` set, require it; otherwise serve loopback callers only.
+    Requests made by web pages are refused either way."""
+    if _from_a_web_page(request):
+        return False
     key = settings.LOCAL_PROVIDER_KEY
     if key:
         return hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {key}")

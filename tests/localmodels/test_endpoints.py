@@ -73,6 +73,20 @@ def test_requests_through_a_proxy_are_not_taken_for_loopback(settings) -> None:
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_ORIGIN": "http://evil.example"},
+        {"HTTP_SEC_FETCH_SITE": "cross-site"},
+        {"HTTP_SEC_FETCH_SITE": "same-site"},
+    ],
+)
+def test_requests_made_by_web_pages_are_refused_even_from_loopback(settings, headers) -> None:
+    settings.LOCAL_PROVIDER_KEY = ""
+    assert Client().get("/local/v1/models").status_code == 200  # the same caller, as an API
+    assert Client(**headers).get("/local/v1/models").status_code == 401
+
+
 def test_a_configured_key_is_required_and_accepted(settings) -> None:
     settings.LOCAL_PROVIDER_KEY = "local-secret"
     assert Client().get("/local/v1/models").status_code == 401

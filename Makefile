@@ -7,7 +7,8 @@ PIP := $(PY) -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test check lint fmt chromium migrate demo clean-db bench
+.PHONY: run test check lint fmt chromium migrate demo clean-db bench bench-faults bench-ingest \
+	bench-quality bench-retrieval bench-retrieval-1m bench-breakdown bench-load
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -50,10 +51,31 @@ chromium:
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
 	fi
 
-## make bench: benchmarks (figures printed and written to bench/results/); not part of the tests
-bench: $(INSTALLED_DEV)
+INSTALLED_BENCH := $(VENV)/.installed-bench
+$(INSTALLED_BENCH): pyproject.toml $(INSTALLED_DEV)
+	$(PIP) install -q -e '.[dev,bench]'
+	@touch $@
+
+DATASET ?= ../shared/data/scifact
+
+## make bench: every benchmark (figures printed and written to bench/results/*.json; see
+## BENCHMARKS.md); one command each below. Never part of the tests. Takes about an hour.
+bench: bench-faults bench-ingest bench-quality bench-retrieval bench-breakdown bench-load
+
+bench-faults: $(INSTALLED_BENCH)
 	$(PY) bench/client_faults.py
+bench-ingest: $(INSTALLED_BENCH)
 	$(PY) bench/ingest.py
+bench-quality: $(INSTALLED_BENCH)
+	$(PY) bench/quality.py --dataset $(DATASET)
+bench-retrieval: $(INSTALLED_BENCH)
+	$(PY) bench/retrieval.py --sizes 10000,100000
+bench-retrieval-1m: $(INSTALLED_BENCH)
+	$(PY) bench/retrieval.py --sizes 1000000 --merge --chroma-max 100000
+bench-breakdown: $(INSTALLED_BENCH)
+	$(PY) bench/breakdown.py
+bench-load: $(INSTALLED_BENCH)
+	$(PY) bench/load.py
 
 migrate: $(INSTALLED)
 	$(PY) manage.py migrate --noinput

@@ -246,7 +246,7 @@ CHAT_HISTORY_TOKENS = env_int("CHAT_HISTORY_TOKENS", 2000)
 RRF_K = env_int("RRF_K", 60)
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
 # Up to this many readable chunks, vectors are ranked exactly instead of through HNSW.
-EXACT_SEARCH_MAX_ROWS = env_int("EXACT_SEARCH_MAX_ROWS", 20000)
+EXACT_SEARCH_MAX_ROWS = env_int("EXACT_SEARCH_MAX_ROWS", 5000)
 
 # --- Chunking ---
 # all-MiniLM-L6-v2 reads at most 256 word pieces: chunks of ~200 tokens fit whole.

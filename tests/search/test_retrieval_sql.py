@@ -49,3 +49,15 @@ def test_retrieval_works_through_the_hnsw_path_too(knowledge_base, alice, settin
     ingest_document(document_id=outcome.document.pk)
     result = retrieve(user=alice, question="Where can I leave my bicycle?")
     assert result.passages and "basement" in result.passages[0].text
+
+
+def test_chunk_vectors_are_stored_inside_the_row(db) -> None:
+    """pgvector's default EXTERNAL storage moves every vector to TOAST (bench/retrieval.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute "
+            "WHERE attrelid = 'knowledge_chunk'::regclass AND attname = 'embedding'"
+        )
+        assert cursor.fetchone()[0] == "p"

@@ -72,8 +72,16 @@ def extract_isolated(
 ) -> Extracted:
     """``extract`` in a child process; over time or memory, an ``ExtractionError``."""
     with _lock:
-        pool = _get_pool(memory_mb)
-        future = pool.submit(extract, data, mime_type, max_expanded_bytes=max_expanded_bytes)
+        try:
+            future = _get_pool(memory_mb).submit(
+                extract, data, mime_type, max_expanded_bytes=max_expanded_bytes
+            )
+        except BrokenProcessPool:
+            # The idle child died before this file (not because of it): start a fresh one.
+            _discard_pool()
+            future = _get_pool(memory_mb).submit(
+                extract, data, mime_type, max_expanded_bytes=max_expanded_bytes
+            )
         try:
             return future.result(timeout=timeout)
         except FutureTimeout as exc:

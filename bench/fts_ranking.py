@@ -1,0 +1,92 @@
+"""Which full-text ranking serves the hybrid search best? Text-only nDCG@10 per variant.
+
+    .venv/bin/python bench/fts_ranking.py [--dataset ../shared/data/scifact]
+
+Needs the evaluation base kept by `bench/quality.py --keep` (database bench_quality). Each
+variant ranks the same stored chunks for the same 300 queries; documents rank at their best
+chunk; metrics by ranx. Writes bench/results/fts_ranking.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qa_site.settings")
+os.environ.setdefault("EMBEDDED_DB_NAME", "bench_quality")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+
+from apps.knowledge.models import Chunk, Document, KnowledgeBase  # noqa: E402
+from apps.search.beir import load_beir  # noqa: E402
+from apps.search.evaluation import by_document, score  # noqa: E402
+from apps.search.evaluation_base import base_name  # noqa: E402
+
+QUERY = "NULLIF(replace(plainto_tsquery('english', %(q)s)::text, ' & ', ' | '), '')::tsquery"
+VARIANTS = {
+    "ts_rank_cd (current)": "ts_rank_cd(c.search_vector, q.q)",
+    "ts_rank": "ts_rank(c.search_vector, q.q)",
+    "ts_rank, length-normalised (1)": "ts_rank(c.search_vector, q.q, 1)",
+    "ts_rank_cd, length-normalised (1)": "ts_rank_cd(c.search_vector, q.q, 1)",
+}
+# Composed from the constants above only; the query text and base id are parameters.
+SQL = f"""
+WITH q AS (SELECT {QUERY} AS q)
+SELECT c.id FROM knowledge_chunk c, q
+WHERE c.knowledge_base_id = %(kb)s AND c.search_vector @@ q.q
+ORDER BY {{rank}} DESC, c.id LIMIT 300
+"""  # noqa: S608
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset", type=Path, default=ROOT.parent / "shared/data/scifact")
+    args = parser.parse_args()
+    dataset = load_beir(args.dataset)
+    kb = KnowledgeBase.objects.get(name=base_name(dataset))
+    order = list(
+        Document.objects.filter(knowledge_base=kb).order_by("pk").values_list("pk", flat=True)
+    )
+    beir_of = {pk: entry.doc_id for pk, entry in zip(order, dataset.corpus, strict=True)}
+    chunks = Chunk.objects.filter(knowledge_base=kb).values_list("pk", "document_id")
+    doc_of = {chunk_id: beir_of[document_id] for chunk_id, document_id in chunks}
+    results = {}
+    for name, rank in VARIANTS.items():
+        rankings = {}
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            for query_id, text in dataset.queries.items():
+                cursor.execute(SQL.format(rank=rank), {"q": text, "kb": kb.pk})
+                rankings[query_id] = by_document([r[0] for r in cursor.fetchall()], doc_of)
+        seconds = time.monotonic() - started
+        results[name] = {
+            **score(dataset.qrels, rankings),
+            "ms_per_query": round(1000 * seconds / len(dataset.queries), 1),
+        }
+        print(f"{name:40s} {results[name]}")
+    out = ROOT / "bench/results/fts_ranking.json"
+    out.write_text(
+        json.dumps(
+            {
+                "dataset": str(args.dataset),
+                "variants": results,
+                "loadavg": os.getloadavg(),
+                "cpus": os.cpu_count(),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

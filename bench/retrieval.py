@@ -832,8 +832,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--embedding-storage",
         choices=sorted(STORAGE),
-        default="external",
-        help="storage of the vector column (external = what the migration gives)",
+        default="plain",
+        help="storage of the vector column (plain = what migration knowledge.0003 gives; "
+        "external = pgvector's own default, before it)",
     )
     p.add_argument(
         "--merge", action="store_true", help="keep the other sizes already in --out (e.g. add 1M)"

@@ -112,3 +112,12 @@ def test_every_page_sends_a_strict_content_security_policy(demo_client, name) ->
     assert directives["img-src"] == "'self'"
     assert directives["script-src"] == "'self'" and "unsafe-inline" not in policy
     assert directives["frame-ancestors"] == "'none'"
+
+
+def test_the_document_view_links_each_pdf_passage_to_its_page_of_the_original(
+    demo_client, demo_world
+) -> None:
+    pdf = next(d for d in demo_world.documents if d.title.endswith(".pdf"))
+    html = demo_client.get(reverse("knowledge:document", args=[pdf.pk])).content.decode()
+    file_url = reverse("knowledge:document_file", args=[pdf.pk])
+    assert f'href="{file_url}#page=2"' in html and "Original PDF, page 2" in html

@@ -34,17 +34,17 @@ from apps.search.evaluation_base import base_name  # noqa: E402
 
 QUERY = "NULLIF(replace(plainto_tsquery('english', %(q)s)::text, ' & ', ' | '), '')::tsquery"
 VARIANTS = {
-    "ts_rank_cd (current)": "ts_rank_cd(c.search_vector, q.q)",
-    "ts_rank": "ts_rank(c.search_vector, q.q)",
+    "ts_rank_cd (before)": "ts_rank_cd(c.search_vector, q.q)",
+    "ts_rank (current)": "ts_rank(c.search_vector, q.q)",
     "ts_rank, length-normalised (1)": "ts_rank(c.search_vector, q.q, 1)",
     "ts_rank_cd, length-normalised (1)": "ts_rank_cd(c.search_vector, q.q, 1)",
 }
 # Composed from the constants above only; the query text and base id are parameters.
 SQL = f"""
 WITH q AS (SELECT {QUERY} AS q)
-SELECT c.id FROM knowledge_chunk c, q
+SELECT c.chunk_id FROM knowledge_chunklexemes c, q
 WHERE c.knowledge_base_id = %(kb)s AND c.search_vector @@ q.q
-ORDER BY {{rank}} DESC, c.id LIMIT 300
+ORDER BY {{rank}} DESC, c.chunk_id LIMIT 300
 """  # noqa: S608
 
 

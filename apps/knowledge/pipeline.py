@@ -20,7 +20,13 @@ from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import MIME_HTML, MIME_ZIP, Extracted, detect_mime_type
 from apps.knowledge.fetch import fetch_url
 from apps.knowledge.ingest import claim_document, enqueue_ingestion, sha256_hex
-from apps.knowledge.models import VECTOR_DIMENSIONS, Chunk, Document, KnowledgeBase
+from apps.knowledge.models import (
+    VECTOR_DIMENSIONS,
+    Chunk,
+    ChunkLexemes,
+    Document,
+    KnowledgeBase,
+)
 from apps.knowledge.sandbox import extract_isolated
 from apps.modelapi.client import create_embeddings, embeddings_endpoint
 from apps.modelapi.errors import ModelApiError
@@ -200,7 +206,7 @@ def _store_chunks(
                 retryable=False,
             )
         Chunk.objects.filter(document=locked).delete()
-        Chunk.objects.bulk_create(
+        chunks = Chunk.objects.bulk_create(
             Chunk(
                 document=locked,
                 knowledge_base_id=locked.knowledge_base_id,
@@ -215,6 +221,7 @@ def _store_chunks(
             )
             for draft, vector in zip(drafts, vectors, strict=True)
         )
+        ChunkLexemes.objects.bulk_create(chunk.lexemes() for chunk in chunks)
         locked.title = document.title
         locked.mime_type = document.mime_type
         locked.sha256 = sha256

@@ -17,7 +17,8 @@ from django.db import connection, transaction
 # The full-text query ORs the question's lexemes: plainto_tsquery ANDs them, which
 # finds nothing for most natural-language questions. Matches are ordered by ts_rank, not
 # ts_rank_cd: cover density suits AND queries, and with OR-ed lexemes it scored nDCG@10
-# 0.397 on SciFact against 0.570 for ts_rank (bench/fts_ranking.py).
+# 0.397 on SciFact against 0.570 for ts_rank (bench/fts_ranking.py). It reads the narrow
+# knowledge_chunklexemes table (see ChunkLexemes): ranking touches every matching row.
 #
 # The vector half orders by the distance to the query literal itself, the shape that lets
 # the planner walk the HNSW index. pgvector 0.6 has no iterative index scan: with a
@@ -40,10 +41,11 @@ vec AS (
     LIMIT %(k)s
 ),
 fts AS (
-    SELECT c.id, row_number() OVER (ORDER BY ts_rank(c.search_vector, query.q) DESC, c.id) AS rank
-    FROM knowledge_chunk c, query
+    SELECT c.chunk_id AS id,
+           row_number() OVER (ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id) AS rank
+    FROM knowledge_chunklexemes c, query
     WHERE c.knowledge_base_id = ANY(%(kb_ids)s) AND c.search_vector @@ query.q
-    ORDER BY ts_rank(c.search_vector, query.q) DESC, c.id
+    ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id
     LIMIT %(k)s
 )
 SELECT id,

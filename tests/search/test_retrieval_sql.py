@@ -1,4 +1,4 @@
-"""The vector half of the hybrid SQL: exact for few readable chunks, HNSW for many."""
+"""The hybrid SQL: exact or HNSW vector search, full text from the lexemes table."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 
 from apps.knowledge.ingest import add_upload
-from apps.knowledge.models import Document, KnowledgeBase
+from apps.knowledge.models import Chunk, ChunkLexemes, Document, KnowledgeBase
 from apps.knowledge.pipeline import ingest_document
 from apps.search.passages import retrieve
-from apps.search.retrieval import vector_plan
+from apps.search.retrieval import hybrid_candidates, vector_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,32 @@ def test_chunk_vectors_are_stored_inside_the_row(db) -> None:
             "WHERE attrelid = 'knowledge_chunk'::regclass AND attname = 'embedding'"
         )
         assert cursor.fetchone()[0] == "p"
+
+
+def test_text_search_reads_the_lexemes_written_beside_each_chunk(knowledge_base, alice) -> None:
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base,
+        filename="handbook.md",
+        data=b"# Parking permits\n\nAsk reception for a zebracode sticker before Friday.\n",
+    )
+    ingest_document(document_id=outcome.document.pk)
+    chunk_ids = set(Chunk.objects.filter(document=outcome.document).values_list("pk", flat=True))
+    assert set(ChunkLexemes.objects.values_list("chunk_id", flat=True)) == chunk_ids
+    by_word = hybrid_candidates(
+        query_text="zebracode",
+        query_vector=[0.0] * 384,
+        knowledge_base_ids=[knowledge_base.pk],
+        limit=5,
+        mode="text",
+    )
+    assert [c.chunk_id for c in by_word] and {c.chunk_id for c in by_word} <= chunk_ids
+
+
+def test_lexemes_go_with_their_chunks_when_a_document_is_deleted(knowledge_base) -> None:
+    [outcome] = add_upload(
+        knowledge_base=knowledge_base, filename="gone.txt", data=b"Temporary words here."
+    )
+    ingest_document(document_id=outcome.document.pk)
+    assert ChunkLexemes.objects.exists()
+    outcome.document.delete()
+    assert not ChunkLexemes.objects.exists()

@@ -70,6 +70,7 @@ def build_foreign_world() -> ForeignWorld:
         token_count=3,
         embedding=[0.05] * 384,
     )
+    chunk.lexemes().save()
     conversation = Conversation.objects.create(user=owner, title=MARK)
     conversation.knowledge_bases.add(knowledge_base)
     Message.objects.create(conversation=conversation, role="user", content=MARK)

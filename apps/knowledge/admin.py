@@ -107,8 +107,15 @@ class DocumentAdmin(ScopedAdminMixin, admin.ModelAdmin[Document]):
     ]
     actions = ["reindex"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
+        # Chunks carry their base's id (the permission filter): moving a document would leave
+        # its passages readable by the old base's readers. Upload to the other base instead.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "knowledge_base"] if obj is not None else fields
+
     def save_model(self, request: HttpRequest, obj: Document, form: Any, change: bool) -> None:
-        content_changed = not change or bool({"file", "text"} & set(form.changed_data))
+        # The title is part of what is embedded and of the full-text entry of every chunk.
+        content_changed = not change or bool({"file", "text", "title"} & set(form.changed_data))
         if content_changed:
             obj.status = Document.Status.QUEUED
             obj.error = ""

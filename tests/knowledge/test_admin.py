@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from apps.knowledge.models import Document
+from apps.knowledge.models import Chunk, ChunkLexemes, Document, KnowledgeBase
+from apps.knowledge.pipeline import ingest_document
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "documents"
 
@@ -72,3 +73,57 @@ def test_admin_refuses_unsupported_uploads_with_a_readable_error(
     assert response.status_code == 200
     assert "Unsupported file type: the content is a PNG image" in response.content.decode()
     assert not Document.objects.exists()
+
+
+def _edit(admin_client, document: Document, **changes):
+    data = {
+        "knowledge_base": document.knowledge_base_id,
+        "title": document.title,
+        "source_kind": document.source_kind,
+        "text": document.text,
+        "source_url": document.source_url,
+        **changes,
+    }
+    return admin_client.post(reverse("admin:knowledge_document_change", args=[document.pk]), data)
+
+
+def _indexed_text_document(knowledge_base) -> Document:
+    document = Document.objects.create(
+        knowledge_base=knowledge_base,
+        title="Travel rules",
+        source_kind=Document.SourceKind.TEXT,
+        text="Book every flight through the portal.",
+        mime_type="text/plain",
+    )
+    ingest_document(document_id=document.pk)
+    return document
+
+
+def test_a_document_cannot_be_moved_to_another_base_leaving_its_passages_behind(
+    admin_client, knowledge_base, alice
+) -> None:
+    """Its chunks carry the base id that retrieval filters on: a move would leave them readable
+    by the old base's readers. Moving is refused; upload to the other base instead."""
+    document = _indexed_text_document(knowledge_base)
+    restricted = KnowledgeBase.objects.create(name="Restricted", owner=alice)
+    response = _edit(admin_client, document, knowledge_base=restricted.pk)
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.knowledge_base_id == knowledge_base.pk
+    assert set(Chunk.objects.values_list("knowledge_base_id", flat=True)) == {knowledge_base.pk}
+    assert set(ChunkLexemes.objects.values_list("knowledge_base_id", flat=True)) == {
+        knowledge_base.pk
+    }
+
+
+def test_renaming_a_document_reindexes_it_so_its_new_title_is_searchable(
+    admin_client, knowledge_base, django_capture_on_commit_callbacks
+) -> None:
+    document = _indexed_text_document(knowledge_base)
+    tasks_before = DBTaskResult.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _edit(admin_client, document, title="Zanzibar travel rules")
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED
+    assert DBTaskResult.objects.count() == tasks_before + 1

@@ -1,4 +1,4 @@
-"""Which full-text ranking serves the hybrid search best? Text-only nDCG@10 per variant.
+"""Which full-text ranking and which tsvector content serve retrieval best? Text-only nDCG@10.
 
     .venv/bin/python bench/fts_ranking.py [--dataset ../shared/data/scifact]
 
@@ -39,13 +39,33 @@ VARIANTS = {
     "ts_rank, length-normalised (1)": "ts_rank(c.search_vector, q.q, 1)",
     "ts_rank_cd, length-normalised (1)": "ts_rank_cd(c.search_vector, q.q, 1)",
 }
+# What goes into each chunk's tsvector, ranked with ts_rank: each variant is built into a
+# scratch table from the stored chunks and their documents' titles.
+_TITLE = "setweight(to_tsvector('english', d.title), '{}') || "
+_REST = (
+    "setweight(to_tsvector('english', c.heading), 'A') || "
+    "setweight(to_tsvector('english', c.text), 'B')"
+)
+LEXEME_VARIANTS = {
+    "heading A + text B (no title)": _REST,
+    "title A + heading A + text B": _TITLE.format("A") + _REST,
+    "title B + heading A + text B (current)": _TITLE.format("B") + _REST,
+    "title C + heading A + text B": _TITLE.format("C") + _REST,
+    "title D + heading A + text B": _TITLE.format("D") + _REST,
+}
 # Composed from the constants above only; the query text and base id are parameters.
 SQL = f"""
 WITH q AS (SELECT {QUERY} AS q)
-SELECT c.chunk_id FROM knowledge_chunklexemes c, q
+SELECT c.chunk_id FROM {{table}} c, q
 WHERE c.knowledge_base_id = %(kb)s AND c.search_vector @@ q.q
 ORDER BY {{rank}} DESC, c.chunk_id LIMIT 300
 """  # noqa: S608
+SCRATCH_SQL = """
+CREATE TEMPORARY TABLE lexeme_variant AS
+SELECT c.id AS chunk_id, c.knowledge_base_id, {expression} AS search_vector
+FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id
+WHERE c.knowledge_base_id = %(kb)s
+"""
 
 
 def main() -> None:
@@ -60,26 +80,40 @@ def main() -> None:
     beir_of = {pk: entry.doc_id for pk, entry in zip(order, dataset.corpus, strict=True)}
     chunks = Chunk.objects.filter(knowledge_base=kb).values_list("pk", "document_id")
     doc_of = {chunk_id: beir_of[document_id] for chunk_id, document_id in chunks}
-    results = {}
-    for name, rank in VARIANTS.items():
+
+    def evaluate(sql_text: str) -> dict[str, float]:
         rankings = {}
         started = time.monotonic()
         with connection.cursor() as cursor:
             for query_id, text in dataset.queries.items():
-                cursor.execute(SQL.format(rank=rank), {"q": text, "kb": kb.pk})
+                cursor.execute(sql_text, {"q": text, "kb": kb.pk})
                 rankings[query_id] = by_document([r[0] for r in cursor.fetchall()], doc_of)
         seconds = time.monotonic() - started
-        results[name] = {
+        return {
             **score(dataset.qrels, rankings),
             "ms_per_query": round(1000 * seconds / len(dataset.queries), 1),
         }
-        print(f"{name:40s} {results[name]}")
+
+    results = {}
+    for name, rank in VARIANTS.items():
+        results[name] = evaluate(SQL.format(table="knowledge_chunklexemes", rank=rank))
+        print(f"{name:45s} {results[name]}")
+    lexemes = {}
+    for name, expression in LEXEME_VARIANTS.items():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS lexeme_variant")
+            cursor.execute(SCRATCH_SQL.format(expression=expression), {"kb": kb.pk})
+        lexemes[name] = evaluate(
+            SQL.format(table="lexeme_variant", rank="ts_rank(c.search_vector, q.q)")
+        )
+        print(f"{name:45s} {lexemes[name]}")
     out = ROOT / "bench/results/fts_ranking.json"
     out.write_text(
         json.dumps(
             {
                 "dataset": str(args.dataset),
                 "variants": results,
+                "lexeme_variants": lexemes,
                 "loadavg": os.getloadavg(),
                 "cpus": os.cpu_count(),
             },

@@ -641,8 +641,10 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
         load["lexemes_s"] = timed(
             conn,
             "INSERT INTO knowledge_chunklexemes (chunk_id, knowledge_base_id, search_vector) "
-            "SELECT id, knowledge_base_id, setweight(to_tsvector('english', heading), 'A') "
-            "|| setweight(to_tsvector('english', text), 'B') FROM knowledge_chunk",
+            "SELECT c.id, c.knowledge_base_id, setweight(to_tsvector('english', d.title), 'B') "
+            "|| setweight(to_tsvector('english', c.heading), 'A') "
+            "|| setweight(to_tsvector('english', c.text), 'B') "
+            "FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id",
         )
         load["kb_index_s"] = timed(
             conn, "CREATE INDEX chunk_kb_idx ON knowledge_chunk (knowledge_base_id)"

@@ -90,3 +90,24 @@ def test_lexemes_go_with_their_chunks_when_a_document_is_deleted(knowledge_base)
     assert ChunkLexemes.objects.exists()
     outcome.document.delete()
     assert not ChunkLexemes.objects.exists()
+
+
+def test_words_of_the_document_title_find_its_passages_by_text(knowledge_base) -> None:
+    document = Document.objects.create(
+        knowledge_base=knowledge_base,
+        title="Zanzibar travel rules",
+        source_kind=Document.SourceKind.TEXT,
+        text="Book every flight through the portal and keep the receipts.",
+        mime_type="text/plain",
+    )
+    ingest_document(document_id=document.pk)
+    found = hybrid_candidates(
+        query_text="zanzibar",
+        query_vector=[0.0] * 384,
+        knowledge_base_ids=[knowledge_base.pk],
+        limit=5,
+        mode="text",
+    )
+    assert {c.chunk_id for c in found} == set(
+        Chunk.objects.filter(document=document).values_list("pk", flat=True)
+    )

@@ -70,7 +70,7 @@ def build_foreign_world() -> ForeignWorld:
         token_count=3,
         embedding=[0.05] * 384,
     )
-    chunk.lexemes().save()
+    chunk.lexemes(title=document.title).save()
     conversation = Conversation.objects.create(user=owner, title=MARK)
     conversation.knowledge_bases.add(knowledge_base)
     Message.objects.create(conversation=conversation, role="user", content=MARK)

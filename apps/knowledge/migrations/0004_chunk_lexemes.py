@@ -1,7 +1,7 @@
 """Move each chunk's full-text vector to a narrow table of its own (see ChunkLexemes).
 
-The existing vectors are copied as they are (the generated column's expression is the one
-Chunk.lexemes() writes), then the GIN index is built and the old column dropped.
+The existing vectors are copied with the document title added (weight B), which is what
+Chunk.lexemes() writes from now on; then the GIN index is built and the old column dropped.
 """
 
 import django.contrib.postgres.indexes
@@ -11,7 +11,9 @@ from django.db import migrations, models
 
 COPY_SQL = """
 INSERT INTO knowledge_chunklexemes (chunk_id, knowledge_base_id, search_vector)
-SELECT id, knowledge_base_id, search_vector FROM knowledge_chunk
+SELECT c.id, c.knowledge_base_id,
+       setweight(to_tsvector('english', COALESCE(d.title, '')), 'B') || c.search_vector
+FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id
 """
 
 

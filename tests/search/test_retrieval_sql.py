@@ -63,6 +63,18 @@ def test_chunk_vectors_are_stored_inside_the_row(db) -> None:
         assert cursor.fetchone()[0] == "p"
 
 
+def _text_hits(query: str, knowledge_base: KnowledgeBase) -> set[int]:
+    """Chunk ids the full-text half alone returns for ``query``."""
+    candidates = hybrid_candidates(
+        query_text=query,
+        query_vector=[0.0] * 384,
+        knowledge_base_ids=[knowledge_base.pk],
+        limit=5,
+        mode="text",
+    )
+    return {c.chunk_id for c in candidates}
+
+
 def test_text_search_reads_the_lexemes_written_beside_each_chunk(knowledge_base, alice) -> None:
     [outcome] = add_upload(
         knowledge_base=knowledge_base,
@@ -72,14 +84,8 @@ def test_text_search_reads_the_lexemes_written_beside_each_chunk(knowledge_base,
     ingest_document(document_id=outcome.document.pk)
     chunk_ids = set(Chunk.objects.filter(document=outcome.document).values_list("pk", flat=True))
     assert set(ChunkLexemes.objects.values_list("chunk_id", flat=True)) == chunk_ids
-    by_word = hybrid_candidates(
-        query_text="zebracode",
-        query_vector=[0.0] * 384,
-        knowledge_base_ids=[knowledge_base.pk],
-        limit=5,
-        mode="text",
-    )
-    assert [c.chunk_id for c in by_word] and {c.chunk_id for c in by_word} <= chunk_ids
+    by_word = _text_hits("zebracode", knowledge_base)
+    assert by_word and by_word <= chunk_ids
 
 
 def test_lexemes_go_with_their_chunks_when_a_document_is_deleted(knowledge_base) -> None:
@@ -101,13 +107,5 @@ def test_words_of_the_document_title_find_its_passages_by_text(knowledge_base) -
         mime_type="text/plain",
     )
     ingest_document(document_id=document.pk)
-    found = hybrid_candidates(
-        query_text="zanzibar",
-        query_vector=[0.0] * 384,
-        knowledge_base_ids=[knowledge_base.pk],
-        limit=5,
-        mode="text",
-    )
-    assert {c.chunk_id for c in found} == set(
-        Chunk.objects.filter(document=document).values_list("pk", flat=True)
-    )
+    found = _text_hits("zanzibar", knowledge_base)
+    assert found == set(Chunk.objects.filter(document=document).values_list("pk", flat=True))

@@ -62,15 +62,15 @@ from django.template.loader import render_to_string  # noqa: E402
 
 from apps.chat.answering import generate_answer, store_exchange  # noqa: E402
 from apps.knowledge.demo import DEMO_USERNAME  # noqa: E402
+from apps.knowledge.models import KnowledgeBase  # noqa: E402
 from apps.modelapi.client import create_embeddings  # noqa: E402
-from apps.search.passages import (  # noqa: E402
+from apps.search.retrieval import (  # noqa: E402
     load_passages,
     rerank_passages,
     retrieve,
     same_embedding_space,
 )
-from apps.search.permissions import readable_knowledge_base_ids  # noqa: E402
-from apps.search.retrieval import hybrid_candidates  # noqa: E402
+from apps.search.sql import hybrid_candidates  # noqa: E402
 
 QUESTIONS = [
     "How often are laptops replaced?",
@@ -113,7 +113,7 @@ def timed(stage: str, times: dict[str, float], call: Callable[[], T]) -> T:
 def answer_in_stages(user: User, question: str) -> tuple[dict[str, float], list[int]]:
     """One answer through the app's own functions, in the order of ``stream_ask``."""
     t: dict[str, float] = {}
-    allowed = timed("permissions", t, lambda: readable_knowledge_base_ids(user))
+    allowed = timed("permissions", t, lambda: KnowledgeBase.objects.readable_ids(user))
     vector = timed("embed", t, lambda: create_embeddings([question])[0])
 
     def candidates_and_passages() -> Any:

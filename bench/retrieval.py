@@ -13,7 +13,7 @@ For each size N, in its own database (EMBEDDED_DB_NAME=bench_speed by default):
 2. Load: COPY (binary) into knowledge_chunk with the HNSW, GIN and knowledge-base indexes
    dropped, then each index is rebuilt and timed (HNSW with the migration's m and
    ef_construction, maintenance_work_mem raised, one parallel maintenance worker).
-3. Latency: `apps.search.retrieval.hybrid_candidates` exactly as the app calls it (plan
+3. Latency: `apps.search.sql.hybrid_candidates` exactly as the app calls it (plan
    query + set_config + the SQL, limit RETRIEVAL_CANDIDATES), modes hybrid/vector/text,
    single user, after one warm-up pass; the query embedding is not part of it.
 4. Recall@10 (and @40) of the vector half against numpy brute force over the same vectors,
@@ -66,7 +66,7 @@ from psycopg import sql  # noqa: E402
 
 from apps.knowledge.models import Chunk, Document, KnowledgeBase  # noqa: E402
 from apps.search import retrieval  # noqa: E402
-from apps.search.retrieval import VectorPlan, hybrid_candidates, vector_plan  # noqa: E402
+from apps.search.sql import VectorPlan, hybrid_candidates, vector_plan  # noqa: E402
 
 DIM = 384
 RESULTS = ROOT / "bench" / "results" / "retrieval.json"

@@ -9,8 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 
 from apps.chat.models import Message
-from apps.knowledge.models import Document
-from apps.search.permissions import readable_knowledge_bases
+from apps.knowledge.models import Document, KnowledgeBase
 
 WITHHELD = "This answer is withheld: some of its sources are no longer shared with you."
 
@@ -33,7 +32,7 @@ def withhold_unreadable_sources(
     all_ids = set().union(*used.values()) if used else set()
     readable = set(
         Document.objects.filter(
-            pk__in=all_ids, knowledge_base__in=readable_knowledge_bases(user)
+            pk__in=all_ids, knowledge_base__in=KnowledgeBase.objects.readable_by(user)
         ).values_list("pk", flat=True)
     )
     for message in messages:

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.chat.models import Feedback, Message
-from apps.search.permissions import manageable_knowledge_bases
+from apps.knowledge.models import KnowledgeBase
 
 
 @admin.register(Feedback)
@@ -22,7 +22,7 @@ class FeedbackAdmin(admin.ModelAdmin[Feedback]):
         scoped = super().get_queryset(request)
         if getattr(request.user, "is_superuser", False):
             return scoped
-        bases = manageable_knowledge_bases(request.user)
+        bases = KnowledgeBase.objects.manageable_by(request.user)
         return scoped.filter(message__conversation__knowledge_bases__in=bases).distinct()
 
     @admin.display(description="Question")

@@ -21,7 +21,7 @@ from apps.modelapi.client import chat_completion, chat_endpoint, is_request_too_
 from apps.modelapi.errors import ModelApiError
 from apps.modelapi.schemas import ChatCompletion, ChatDocument, TextSource
 from apps.modelapi.transport import Endpoint
-from apps.search.passages import Passage, RetrievalResult, retrieve
+from apps.search.retrieval import Passage, RetrievalResult, retrieve
 
 logger = logging.getLogger(__name__)
 

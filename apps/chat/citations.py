@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.chat.markdown import render_markdown
 from apps.modelapi.schemas import Annotation
-from apps.search.passages import Passage
+from apps.search.retrieval import Passage
 
 _BRACKET_MARKER = re.compile(r"\[(\d{1,3})\]")
 

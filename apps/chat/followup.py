@@ -13,6 +13,7 @@ from apps.chat.access import withhold_unreadable_sources
 from apps.chat.models import Conversation, Message
 from apps.modelapi.client import chat_completion
 from apps.modelapi.errors import ModelApiError
+from apps.modelapi.tokens import estimate_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +23,6 @@ REWRITE_PROMPT = (
     "Reply with the query only, no quotes, no explanation."
 )
 MAX_QUERY_CHARS = 500
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap, model-independent estimate (about four characters per token)."""
-    return len(text) // 4 + 4
 
 
 def history_messages(

@@ -36,7 +36,7 @@ from apps.modelapi.client import (
     stream_chat_completion,
 )
 from apps.modelapi.streaming import StreamedMessage
-from apps.search.passages import retrieve
+from apps.search.retrieval import retrieve
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:

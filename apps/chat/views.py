@@ -19,8 +19,8 @@ from apps.chat.answering import ask
 from apps.chat.forms import AskForm, FeedbackForm, RenameForm
 from apps.chat.models import Conversation, Feedback, Message
 from apps.chat.streaming import stream_ask
+from apps.knowledge.models import KnowledgeBase
 from apps.modelapi.errors import ModelApiError
-from apps.search.permissions import readable_knowledge_base_ids, readable_knowledge_bases
 
 
 def _signed_in_user(request: HttpRequest) -> User:
@@ -42,12 +42,12 @@ def attach_own_feedback(user: User, chat_messages: list[Message]) -> None:
 def _selected_ids(request: HttpRequest, form: AskForm) -> list[int]:
     chosen = form.cleaned_data.get("knowledge_base")
     requested = [chosen.pk] if chosen is not None else None
-    return readable_knowledge_base_ids(request.user, requested=requested)
+    return KnowledgeBase.objects.readable_ids(request.user, requested=requested)
 
 
 @login_required
 def ask_view(request: HttpRequest) -> HttpResponse:
-    knowledge_bases = readable_knowledge_bases(request.user)
+    knowledge_bases = KnowledgeBase.objects.readable_by(request.user)
     form = AskForm(request.POST or None, knowledge_bases=knowledge_bases)
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,7 +76,7 @@ def ask_view(request: HttpRequest) -> HttpResponse:
 def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
     """The answer as Server-Sent Events (the page's script); the plain POST stays for no-JS."""
     user = _signed_in_user(request)
-    form = AskForm(request.POST, knowledge_bases=readable_knowledge_bases(user))
+    form = AskForm(request.POST, knowledge_bases=KnowledgeBase.objects.readable_by(user))
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     conversation = None
@@ -99,7 +99,7 @@ def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
 @login_required
 def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
-    knowledge_bases = readable_knowledge_bases(request.user)
+    knowledge_bases = KnowledgeBase.objects.readable_by(request.user)
     form = AskForm(request.POST or None, knowledge_bases=knowledge_bases)
     if request.method == "POST" and form.is_valid():
         try:

@@ -16,7 +16,6 @@ from apps.knowledge.ingest import (
     validate_upload,
 )
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
-from apps.search.permissions import manageable_knowledge_bases
 
 
 class ScopedAdminMixin:
@@ -29,11 +28,11 @@ class ScopedAdminMixin:
         if getattr(request.user, "is_superuser", False):
             return queryset
         lookup = f"{self.knowledge_base_path}__in" if self.knowledge_base_path else "pk__in"
-        return queryset.filter(**{lookup: manageable_knowledge_bases(request.user)})
+        return queryset.filter(**{lookup: KnowledgeBase.objects.manageable_by(request.user)})
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "knowledge_base" and not getattr(request.user, "is_superuser", False):
-            kwargs["queryset"] = manageable_knowledge_bases(request.user)
+            kwargs["queryset"] = KnowledgeBase.objects.manageable_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 

@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from apps.knowledge.extract import Extracted, PageSpan
+from apps.knowledge.extract import Extracted
+from apps.modelapi.tokens import estimate_tokens
 
-_TOKEN = re.compile(r"\w+|[^\w\s]")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BLOCK = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"')\]]*|$)\s*")
@@ -36,11 +36,6 @@ class _Unit:
     end: int
     tokens: int
     heading: str | None  # the heading's title when this unit is a heading line
-
-
-def estimate_tokens(text: str) -> int:
-    """Words and punctuation marks: close to a WordPiece count for English prose."""
-    return len(_TOKEN.findall(text))
 
 
 def _segments(extracted: Extracted) -> list[tuple[int, int, int | None]]:
@@ -144,10 +139,3 @@ def _overlap_tail(units: Sequence[_Unit], overlap_tokens: int) -> list[_Unit]:
         tail.insert(0, unit)
         size += unit.tokens
     return tail
-
-
-def page_for_offset(pages: Sequence[PageSpan], offset: int) -> int | None:
-    for span in pages:
-        if span.start <= offset <= span.end:
-            return span.page
-    return None

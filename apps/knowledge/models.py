@@ -6,17 +6,51 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
-from django.contrib.auth.models import Group
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, Group
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 # Chunk vectors have one fixed width: an HNSW index needs it. Changing the embedding
 # dimension is a migration plus `reembed` (see issue 4), never a silent mix.
 VECTOR_DIMENSIONS = 384
+
+
+class KnowledgeBaseQuerySet(models.QuerySet["KnowledgeBase"]):
+    """Who may read and who may change which knowledge base: the one access rule, used by
+    every path (pages, admin, retrieval SQL, conversations). Evaluated on every request, so a
+    change of groups or a deactivation applies at once."""
+
+    def readable_by(self, user: AbstractBaseUser | AnonymousUser) -> KnowledgeBaseQuerySet:
+        """Owned, shared with everyone, or with one of the user's groups (superusers: all)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if getattr(user, "is_superuser", False):
+            return self.all()
+        return self.filter(
+            Q(owner_id=user.pk) | Q(shared_with_all=True) | Q(groups__user=user.pk)
+        ).distinct()
+
+    def readable_ids(
+        self, user: AbstractBaseUser | AnonymousUser, *, requested: list[int] | None = None
+    ) -> list[int]:
+        """The readable ids, narrowed to ``requested`` when given (unknown ids are dropped)."""
+        ids = set(self.readable_by(user).values_list("pk", flat=True))
+        if requested is not None:
+            ids &= set(requested)
+        return sorted(ids)
+
+    def manageable_by(self, user: AbstractBaseUser | AnonymousUser) -> KnowledgeBaseQuerySet:
+        """Knowledge bases ``user`` may change: superusers all, other staff their own."""
+        if not user.is_authenticated or not user.is_active or not getattr(user, "is_staff", False):
+            return self.none()
+        if getattr(user, "is_superuser", False):
+            return self.all()
+        return self.filter(owner_id=user.pk)
 
 
 class KnowledgeBase(models.Model):
@@ -34,6 +68,8 @@ class KnowledgeBase(models.Model):
     embedding_model = models.CharField(max_length=200, blank=True)
     embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = KnowledgeBaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -19,7 +19,6 @@ from apps.knowledge.ingest import (
     request_reindex,
 )
 from apps.knowledge.models import Document, KnowledgeBase
-from apps.search.permissions import manageable_knowledge_bases, readable_knowledge_bases
 
 
 def _readable_document(request: HttpRequest, pk: int) -> Document:
@@ -27,17 +26,17 @@ def _readable_document(request: HttpRequest, pk: int) -> Document:
     return get_object_or_404(
         Document.objects.select_related("knowledge_base"),
         pk=pk,
-        knowledge_base__in=readable_knowledge_bases(request.user),
+        knowledge_base__in=KnowledgeBase.objects.readable_by(request.user),
     )
 
 
 def _managed_base(request: HttpRequest, pk: int) -> KnowledgeBase:
-    return get_object_or_404(manageable_knowledge_bases(request.user), pk=pk)
+    return get_object_or_404(KnowledgeBase.objects.manageable_by(request.user), pk=pk)
 
 
 def _managed_document(request: HttpRequest, pk: int) -> Document:
     return get_object_or_404(
-        Document, pk=pk, knowledge_base__in=manageable_knowledge_bases(request.user)
+        Document, pk=pk, knowledge_base__in=KnowledgeBase.objects.manageable_by(request.user)
     )
 
 
@@ -89,9 +88,9 @@ def knowledge_base_list(request: HttpRequest) -> HttpResponse:
         request,
         "knowledge/knowledge_base_list.html",
         {
-            "readable": readable_knowledge_bases(request.user),
+            "readable": KnowledgeBase.objects.readable_by(request.user),
             "manageable_ids": set(
-                manageable_knowledge_bases(request.user).values_list("pk", flat=True)
+                KnowledgeBase.objects.manageable_by(request.user).values_list("pk", flat=True)
             ),
         },
     )

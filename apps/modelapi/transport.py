@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from apps.modelapi.errors import ModelApiError
 from apps.modelapi.ratelimit import RateLimiter
 from apps.modelapi.schemas import ErrorEnvelope
+from apps.modelapi.tokens import request_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +131,6 @@ def _budget_key(endpoint: Endpoint) -> str:
     return f"{endpoint.base_url}|{endpoint.api_key[-8:]}|{endpoint.model}"
 
 
-def _estimate_tokens(body: dict[str, Any] | None) -> int:
-    return 1 if body is None else max(1, len(json.dumps(body)) // 4)
-
-
 def _attempts() -> int:
     return max(1, int(settings.MODEL_API_MAX_RETRIES) + 1)
 
@@ -155,7 +152,7 @@ def _send(
     """One response with a success status, after retries; streamed responses are left open."""
     client = _client_for(endpoint)
     attempts = _attempts()
-    tokens = _estimate_tokens(body)
+    tokens = request_tokens(body)
     for attempt in range(attempts):
         limiter.wait_turn(_budget_key(endpoint), tokens=tokens)
         try:

@@ -34,8 +34,8 @@ from apps.search.evaluation_base import (
     delete_base,
     prepare_base,
 )
-from apps.search.passages import load_passages, rerank_passages
-from apps.search.retrieval import Candidate, RetrievalMode, hybrid_candidates
+from apps.search.retrieval import load_passages, rerank_passages
+from apps.search.sql import Candidate, RetrievalMode, hybrid_candidates
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
 DEFAULT_DEPTH = 300  # chunks asked per query: deduplicated, well over 100 documents

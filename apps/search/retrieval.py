@@ -1,141 +1,135 @@
-"""Hybrid retrieval in SQL: the only module with raw SQL, always parameterised.
-
-Every query takes the list of knowledge-base ids the caller may read and filters
-on it inside the SQL, so no path can forget the permission check.
-"""
+"""Retrieval as a pipeline of small steps: embed → hybrid candidates → rerank → passages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+import logging
+from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
-# Vector top-k (HNSW, cosine) and full-text top-k (GIN), fused by reciprocal rank.
-# The full-text query ORs the question's lexemes: plainto_tsquery ANDs them, which
-# finds nothing for most natural-language questions. Matches are ordered by ts_rank, not
-# ts_rank_cd: cover density suits AND queries, and with OR-ed lexemes it scored nDCG@10
-# 0.397 on SciFact against 0.570 for ts_rank (bench/fts_ranking.py). It reads the narrow
-# knowledge_chunklexemes table (see ChunkLexemes): ranking touches every matching row.
-#
-# The vector half orders by the distance to the query literal itself, the shape that lets
-# the planner walk the HNSW index. pgvector 0.6 has no iterative index scan: with a
-# selective permission filter an HNSW walk returns fewer rows than asked, so for small or
-# selective sets of readable chunks the distance is wrapped (`+ 0`) so that the index
-# cannot serve it and the rows are ranked exactly (cheap at that size).
-VECTOR_ORDER = {
-    "hnsw": "c.embedding <=> %(qvec)s::vector",
-    "exact": "(c.embedding <=> %(qvec)s::vector) + 0",
-}
-HYBRID_SQL = """
-WITH query AS (
-    SELECT NULLIF(replace(plainto_tsquery('english', %(qtext)s)::text, ' & ', ' | '), '')::tsquery AS q
-),
-vec AS (
-    SELECT c.id, row_number() OVER (ORDER BY {vector_order}) AS rank
-    FROM knowledge_chunk c
-    WHERE c.knowledge_base_id = ANY(%(vector_kb_ids)s)
-    ORDER BY {vector_order}
-    LIMIT %(k)s
-),
-fts AS (
-    SELECT c.chunk_id AS id,
-           row_number() OVER (ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id) AS rank
-    FROM knowledge_chunklexemes c, query
-    WHERE c.knowledge_base_id = ANY(%(kb_ids)s) AND c.search_vector @@ query.q
-    ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id
-    LIMIT %(k)s
-)
-SELECT id,
-       SUM(1.0 / (%(rrf_k)s + rank)) AS score,
-       MIN(rank) FILTER (WHERE source = 'vec') AS vector_rank,
-       MIN(rank) FILTER (WHERE source = 'fts') AS text_rank
-FROM (
-    SELECT id, rank, 'vec' AS source FROM vec
-    UNION ALL
-    SELECT id, rank, 'fts' AS source FROM fts
-) ranked
-GROUP BY id
-ORDER BY score DESC, id
-LIMIT %(k)s
-"""
+from apps.knowledge.models import Chunk, KnowledgeBase
+from apps.modelapi.client import create_embeddings, embeddings_endpoint, rerank
+from apps.modelapi.errors import ModelApiError
+from apps.search.sql import Candidate, hybrid_candidates
 
-
-RetrievalMode = Literal["hybrid", "vector", "text"]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Candidate:
+class Passage:
     chunk_id: int
+    document_id: int
+    document_title: str
+    knowledge_base_id: int
+    knowledge_base_name: str
+    text: str
+    heading: str
+    page: int | None
+    source_url: str
+    mime_type: str
     score: float
-    vector_rank: int | None
-    text_rank: int | None
-
-
-def hybrid_candidates(
-    *,
-    query_text: str,
-    query_vector: Sequence[float],
-    knowledge_base_ids: Sequence[int],
-    limit: int,
-    vector_knowledge_base_ids: Sequence[int] | None = None,
-    mode: RetrievalMode = "hybrid",
-) -> list[Candidate]:
-    """Fused vector + full-text candidates, restricted to ``knowledge_base_ids``.
-
-    ``vector_knowledge_base_ids`` (a subset) limits the vector half to the bases whose
-    vectors share the query's embedding model; the others are searched by text only.
-    ``mode`` "vector" or "text" keeps one half only (evaluation and benchmarks); the
-    order is then that half's own ranking.
-    """
-    if not knowledge_base_ids:
-        return []
-    vector_ids = (
-        knowledge_base_ids if vector_knowledge_base_ids is None else vector_knowledge_base_ids
-    )
-    readable = set(knowledge_base_ids)
-    params: dict[str, Any] = {
-        "qvec": _vector_literal(query_vector),
-        "qtext": query_text,
-        "kb_ids": [] if mode == "vector" else list(knowledge_base_ids),
-        "vector_kb_ids": [] if mode == "text" else [i for i in vector_ids if i in readable],
-        "k": limit,
-        "rrf_k": settings.RRF_K,
-    }
-    with transaction.atomic(), connection.cursor() as cursor:
-        plan = vector_plan(cursor, params["vector_kb_ids"], limit=limit)
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(plan.ef_search)])
-        cursor.execute(HYBRID_SQL.format(vector_order=VECTOR_ORDER[plan.method]), params)
-        rows = cursor.fetchall()
-    return [Candidate(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]
 
 
 @dataclass(frozen=True)
-class VectorPlan:
-    method: str
-    ef_search: int
+class RetrievalResult:
+    passages: list[Passage]
+    reranked: bool
+    note: str = ""
 
 
-CHUNK_COUNTS_SQL = """
-SELECT COALESCE(SUM(chunk_count) FILTER (WHERE knowledge_base_id = ANY(%s)), 0),
-       COALESCE(SUM(chunk_count), 0)
-FROM knowledge_document
-"""
+def load_passages(candidates: list[Candidate], *, knowledge_base_ids: list[int]) -> list[Passage]:
+    """Chunk rows for ``candidates`` in candidate order, still scoped to the readable bases."""
+    chunks = {
+        chunk.pk: chunk
+        for chunk in Chunk.objects.filter(
+            pk__in=[c.chunk_id for c in candidates], knowledge_base_id__in=knowledge_base_ids
+        ).select_related("document", "knowledge_base")
+    }
+    passages = []
+    for candidate in candidates:
+        chunk = chunks.get(candidate.chunk_id)
+        if chunk is None:
+            continue
+        passages.append(
+            Passage(
+                chunk_id=chunk.pk,
+                document_id=chunk.document_id,
+                document_title=chunk.document.title,
+                knowledge_base_id=chunk.knowledge_base_id,
+                knowledge_base_name=chunk.knowledge_base.name,
+                text=chunk.text,
+                heading=chunk.heading,
+                page=chunk.page,
+                source_url=chunk.document.source_url,
+                mime_type=chunk.document.mime_type,
+                score=candidate.score,
+            )
+        )
+    return passages
 
 
-def vector_plan(cursor: Any, knowledge_base_ids: list[int], *, limit: int) -> VectorPlan:
-    """Exact ranking for few readable chunks; HNSW otherwise, searching wider when selective."""
-    cursor.execute(CHUNK_COUNTS_SQL, [knowledge_base_ids])
-    readable, total = (int(x) for x in cursor.fetchone())
-    base_ef = max(int(settings.HNSW_EF_SEARCH), limit)
-    if readable <= int(settings.EXACT_SEARCH_MAX_ROWS) or total == 0:
-        return VectorPlan("exact", base_ef)
-    share = readable / total
-    # A walk that visits ef candidates keeps about ef·share of them after the filter.
-    return VectorPlan("hnsw", min(1000, max(base_ef, int(limit * 2 / share))))
+def rerank_passages(question: str, passages: list[Passage], *, top_n: int) -> RetrievalResult:
+    """Reorder through ``/reranking``; if it is unavailable, keep the fused order and say so."""
+    if not passages:
+        return RetrievalResult([], reranked=False)
+    try:
+        ranked = rerank(question, [p.text for p in passages])
+    except ModelApiError as exc:
+        logger.warning("reranking unavailable, using fused order: %s", exc)
+        return RetrievalResult(
+            passages[:top_n],
+            reranked=False,
+            note="Reranker unavailable; fused retrieval order used.",
+        )
+    if not ranked:
+        return RetrievalResult(
+            passages[:top_n],
+            reranked=False,
+            note="The reranker returned nothing; fused order used.",
+        )
+    ordered = [replace(passages[r.index], score=r.score) for r in ranked]
+    seen = {r.index for r in ranked}
+    # Passages the reranker left out keep their fused order after the reranked ones.
+    ordered += [p for i, p in enumerate(passages) if i not in seen]
+    return RetrievalResult(ordered[:top_n], reranked=True)
 
 
-def _vector_literal(vector: Sequence[float]) -> str:
-    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+def retrieve(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    question: str,
+    knowledge_base_ids: list[int] | None = None,
+    top_n: int | None = None,
+) -> RetrievalResult:
+    """The passages of the readable knowledge bases that best answer ``question``."""
+    allowed = KnowledgeBase.objects.readable_ids(user, requested=knowledge_base_ids)
+    if not allowed or not question.strip():
+        return RetrievalResult([], reranked=False)
+    query_vector = create_embeddings([question])[0]
+    same_space = same_embedding_space(allowed)
+    candidates = hybrid_candidates(
+        query_text=question,
+        query_vector=query_vector,
+        knowledge_base_ids=allowed,
+        vector_knowledge_base_ids=same_space,
+        limit=settings.RETRIEVAL_CANDIDATES,
+    )
+    passages = load_passages(candidates, knowledge_base_ids=allowed)
+    result = rerank_passages(question, passages, top_n=top_n or settings.RETRIEVAL_TOP_N)
+    if len(same_space) < len(allowed):
+        note = "Some knowledge bases await re-embedding with the current model; text search only."
+        result = replace(result, note=" ".join(filter(None, [result.note, note])))
+    return result
+
+
+def same_embedding_space(knowledge_base_ids: list[int]) -> list[int]:
+    """Bases whose vectors come from the configured embedding model (or have none yet)."""
+    model = embeddings_endpoint().model
+    return list(
+        KnowledgeBase.objects.filter(pk__in=knowledge_base_ids)
+        .filter(Q(embedding_model="") | Q(embedding_model=model))
+        .values_list("pk", flat=True)
+    )

@@ -8,10 +8,10 @@ from django.shortcuts import render
 from django.utils.safestring import SafeString
 
 from apps.knowledge.extract import DOCUMENT_MIME_TYPES
+from apps.knowledge.models import KnowledgeBase
 from apps.modelapi.errors import ModelApiError
 from apps.search.highlight import highlight
-from apps.search.passages import Passage, retrieve
-from apps.search.permissions import readable_knowledge_bases
+from apps.search.retrieval import Passage, retrieve
 
 FILE_TYPES = {
     "pdf": ("PDF", {"application/pdf"}),
@@ -87,7 +87,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
         "hits": hits,
         "error": error,
         "note": note,
-        "knowledge_bases": readable_knowledge_bases(request.user),
+        "knowledge_bases": KnowledgeBase.objects.readable_by(request.user),
         "selected_kb": knowledge_base,
         "file_types": [(key, label) for key, (label, _) in FILE_TYPES.items()],
         "selected_type": file_type,

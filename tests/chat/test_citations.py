@@ -10,7 +10,7 @@ from apps.chat.citations import (
     unique_sources,
 )
 from apps.modelapi.schemas import Annotation
-from apps.search.passages import Passage
+from apps.search.retrieval import Passage
 
 
 def _passage(chunk_id: int, title: str, text: str, page: int | None = None) -> Passage:

@@ -39,7 +39,8 @@ def _conversation(user, turns: list[tuple[str, str]]) -> Conversation:
 def test_history_keeps_the_newest_turns_within_the_token_budget(alice) -> None:
     turns = [(f"question {i} " + "x" * 400, f"answer {i} " + "y" * 400) for i in range(5)]
     conversation = _conversation(alice, turns)
-    history = history_messages(conversation, user=alice, budget_tokens=450)
+    # Each turn is about 84 estimated tokens (a 400-character word counts 40): two fit in 200.
+    history = history_messages(conversation, user=alice, budget_tokens=200)
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
     assert history[0]["content"].startswith("question 3")
     assert history[-1]["content"].startswith("answer 4")

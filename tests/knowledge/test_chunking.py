@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from apps.knowledge.chunking import chunk_text, estimate_tokens
+from apps.knowledge.chunking import chunk_text
 from apps.knowledge.extract import Extracted, PageSpan, extract_pdf
+from apps.modelapi.tokens import estimate_tokens
 
 HANDBOOK = Path(__file__).resolve().parents[2] / "demo" / "documents" / "employee-handbook.pdf"
 

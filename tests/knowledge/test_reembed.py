@@ -9,7 +9,7 @@ from apps.knowledge.ingest import add_upload
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
 from apps.knowledge.pipeline import ingest_document
 from apps.knowledge.reembed import needs_reembedding
-from apps.search.passages import retrieve
+from apps.search.retrieval import retrieve
 
 pytestmark = pytest.mark.django_db
 

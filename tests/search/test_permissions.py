@@ -7,8 +7,7 @@ import pytest
 from apps.knowledge.ingest import add_file_document
 from apps.knowledge.models import KnowledgeBase
 from apps.knowledge.pipeline import ingest_document
-from apps.search.passages import retrieve
-from apps.search.permissions import readable_knowledge_base_ids
+from apps.search.retrieval import retrieve
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,9 @@ def test_group_members_retrieve_it_until_they_leave_the_group(private_base, bob,
     bob.groups.add(team_b)
     result = retrieve(user=bob, question="What is the vault code word?")
     assert any(CANARY in p.text for p in result.passages)
-    assert {p.knowledge_base_id for p in result.passages} <= set(readable_knowledge_base_ids(bob))
+    assert {p.knowledge_base_id for p in result.passages} <= set(
+        KnowledgeBase.objects.readable_ids(bob)
+    )
 
     bob.groups.remove(team_b)
     assert retrieve(user=bob, question="What is the vault code word?").passages == []
@@ -48,13 +49,13 @@ def test_group_members_retrieve_it_until_they_leave_the_group(private_base, bob,
 def test_inactive_users_read_nothing(private_base, alice) -> None:
     alice.is_active = False
     alice.save()
-    assert readable_knowledge_base_ids(alice) == []
+    assert KnowledgeBase.objects.readable_ids(alice) == []
 
 
 def test_bases_shared_with_everyone_are_readable_by_any_signed_in_user(
     private_base, charlie
 ) -> None:
-    assert readable_knowledge_base_ids(charlie) == []
+    assert KnowledgeBase.objects.readable_ids(charlie) == []
     private_base.shared_with_all = True
     private_base.save()
-    assert readable_knowledge_base_ids(charlie) == [private_base.pk]
+    assert KnowledgeBase.objects.readable_ids(charlie) == [private_base.pk]

@@ -8,8 +8,8 @@ from django.db import connection
 from apps.knowledge.ingest import add_upload
 from apps.knowledge.models import Chunk, ChunkLexemes, Document, KnowledgeBase
 from apps.knowledge.pipeline import ingest_document
-from apps.search.passages import retrieve
-from apps.search.retrieval import hybrid_candidates, vector_plan
+from apps.search.retrieval import retrieve
+from apps.search.sql import hybrid_candidates, vector_plan
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,6 @@ from apps.knowledge.ingest import add_file_document
 from apps.knowledge.models import Chunk, KnowledgeBase
 from apps.knowledge.pipeline import ingest_document
 from apps.search import passages
-from apps.search.permissions import readable_knowledge_base_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -97,9 +96,9 @@ def surfaces(client: Client) -> dict[str, str]:
 
 def _readable_chunk_ids(user: User) -> set[int]:
     return set(
-        Chunk.objects.filter(knowledge_base_id__in=readable_knowledge_base_ids(user)).values_list(
-            "pk", flat=True
-        )
+        Chunk.objects.filter(
+            knowledge_base_id__in=KnowledgeBase.objects.readable_ids(user)
+        ).values_list("pk", flat=True)
     )
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from apps.search.permissions import readable_knowledge_base_ids
+from apps.knowledge.models import KnowledgeBase
 
 pytestmark = pytest.mark.django_db
 
@@ -35,18 +35,18 @@ def test_sharing_with_a_group_lets_its_members_read_at_once_and_unsharing_stops_
     staff, knowledge_base, bob, team_b
 ) -> None:
     bob.groups.add(team_b)
-    assert readable_knowledge_base_ids(bob) == []
+    assert KnowledgeBase.objects.readable_ids(bob) == []
     assert _share(staff, knowledge_base, groups=[team_b.pk]) == 302
-    assert readable_knowledge_base_ids(bob) == [knowledge_base.pk]
+    assert KnowledgeBase.objects.readable_ids(bob) == [knowledge_base.pk]
     page = staff.get(reverse("knowledge:manage", args=[knowledge_base.pk])).content.decode()
     assert "saved: groups team-b" in page
     assert _share(staff, knowledge_base) == 302
-    assert readable_knowledge_base_ids(bob) == []
+    assert KnowledgeBase.objects.readable_ids(bob) == []
 
 
 def test_sharing_with_everyone_signed_in(staff, knowledge_base, charlie) -> None:
     assert _share(staff, knowledge_base, shared_with_all="on") == 302
-    assert readable_knowledge_base_ids(charlie) == [knowledge_base.pk]
+    assert KnowledgeBase.objects.readable_ids(charlie) == [knowledge_base.pk]
     knowledge_base.refresh_from_db()
     assert knowledge_base.shared_with_all and not knowledge_base.groups.exists()
 

@@ -5,7 +5,7 @@
 The demo knowledge base is indexed (like tests/conftest.py's ``demo_world``) in the bench
 database ``bench_load``. The local provider runs in a SEPARATE gunicorn process (the app
 itself, DEBUG=0, 1 worker x 4 threads), so the model does not share this process's GIL.
-For each question this process runs the stages of ``stream_ask`` / ``ask`` in their order,
+For each question this process runs the stages of ``answer_events`` (behind ``ask`` and the streamed view) in their order,
 calling the app's own functions, and times each one:
 
   permissions  readable_knowledge_base_ids          (apps/search/permissions.py)
@@ -111,7 +111,7 @@ def timed(stage: str, times: dict[str, float], call: Callable[[], T]) -> T:
 
 
 def answer_in_stages(user: User, question: str) -> tuple[dict[str, float], list[int]]:
-    """One answer through the app's own functions, in the order of ``stream_ask``."""
+    """One answer through the app's own functions, in the order of ``answer_events``."""
     t: dict[str, float] = {}
     allowed = timed("permissions", t, lambda: KnowledgeBase.objects.readable_ids(user))
     vector = timed("embed", t, lambda: create_embeddings([question])[0])

@@ -26,9 +26,9 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+from apps.modelapi.chat_stream import StreamedMessage, stream_chat_completion  # noqa: E402
 from apps.modelapi.client import chat_completion, create_embeddings  # noqa: E402
 from apps.modelapi.errors import ModelApiError  # noqa: E402
-from apps.modelapi.streaming import StreamedMessage, stream_chat_completion  # noqa: E402
 from apps.modelapi.transport import Endpoint  # noqa: E402
 from tests.servers import Reply, fake_groq  # noqa: E402
 

@@ -27,10 +27,11 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from apps.evaluation.beir import load_beir  # noqa: E402
+from apps.evaluation.metrics import score  # noqa: E402
+from apps.evaluation.rankers import by_document  # noqa: E402
+from apps.evaluation.testbed import base_name  # noqa: E402
 from apps.knowledge.models import Chunk, Document, KnowledgeBase  # noqa: E402
-from apps.search.beir import load_beir  # noqa: E402
-from apps.search.evaluation import by_document, score  # noqa: E402
-from apps.search.evaluation_base import base_name  # noqa: E402
 
 QUERY = "NULLIF(replace(plainto_tsquery('english', %(q)s)::text, ' & ', ' | '), '')::tsquery"
 VARIANTS = {

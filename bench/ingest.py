@@ -42,10 +42,10 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from apps.knowledge.chunking import chunk_text  # noqa: E402
+from apps.knowledge.embedding import embedding_input  # noqa: E402
 from apps.knowledge.extract import extract  # noqa: E402
-from apps.knowledge.ingest import add_upload, validate_upload  # noqa: E402
 from apps.knowledge.models import Chunk, Document, KnowledgeBase  # noqa: E402
-from apps.knowledge.pipeline import embedding_input  # noqa: E402
+from apps.knowledge.uploads import add_upload, validate_upload  # noqa: E402
 from tests.servers import serve_app  # noqa: E402
 
 WORDS = [

@@ -172,8 +172,8 @@ def index_demo_world(provider_url: str) -> tuple[int, int]:
     from django.conf import settings
 
     from apps.knowledge.demo import ensure_demo_world
+    from apps.knowledge.indexing import index_document
     from apps.knowledge.models import Chunk, Document
-    from apps.knowledge.pipeline import ingest_document
 
     for key, value in model_env(provider_url, local=True).items():
         setattr(settings, key, value)
@@ -181,7 +181,7 @@ def index_demo_world(provider_url: str) -> tuple[int, int]:
     for document in world.documents:
         document.refresh_from_db()
         if document.status != Document.Status.READY:
-            outcome = ingest_document(document_id=document.pk).outcome
+            outcome = index_document(document_id=document.pk).outcome
             if outcome != "indexed":
                 raise RuntimeError(f"{document.title}: {outcome}")
     chunks = Chunk.objects.filter(knowledge_base=world.knowledge_base).count()

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.localmodels",
     "apps.search",
     "apps.chat",
+    "apps.evaluation",
     "axes",
 ]
 
@@ -226,7 +227,6 @@ MODEL_API_MAX_RETRIES = env_int("MODEL_API_MAX_RETRIES", 3)
 EMBEDDINGS_BASE_URL = env_str("EMBEDDINGS_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
 EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY", _DEFAULT_KEY)
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
-EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384)
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
 
 RERANK_BASE_URL = env_str("RERANK_BASE_URL", MODEL_API_BASE_URL).rstrip("/")

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from apps.knowledge.demo import DemoWorld, ensure_demo_world
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
 from tests.servers import serve_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def demo_world(db) -> DemoWorld:
     """The demo knowledge base, fully indexed through the local provider."""
     world = ensure_demo_world(documents_dir=DEMO_DIR)
     for document in world.documents:
-        assert ingest_document(document_id=document.pk).outcome == "indexed"
+        assert index_document(document_id=document.pk).outcome == "indexed"
     return world
 
 

@@ -21,9 +21,17 @@ from apps.search.retrieval import Passage
 
 _BRACKET_MARKER = re.compile(r"\[(\d{1,3})\]")
 
+MARKER = "marker"
+
 
 @dataclass(frozen=True)
 class Citation:
+    """A span of the answer and the passage it cites.
+
+    ``kind`` is the annotation type it came from (``document_citation``, ``file_citation``
+    or ``url_citation``), or ``MARKER`` for a prompt-mode ``[n]`` in the answer text.
+    """
+
     number: int
     start: int
     end: int
@@ -33,16 +41,17 @@ class Citation:
     page: int | None
     url: str
     text: str
-    kind: str = "document_citation"
+    kind: str
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _numbered(spans: Sequence[tuple[int, int, Passage]], kind: str) -> list[Citation]:
+def _numbered(spans: Sequence[tuple[int, int, Passage, str]]) -> list[Citation]:
+    """Citations of ``(start, end, passage, kind)`` spans, numbered by first use of a passage."""
     numbers: dict[int, int] = {}
     citations = []
-    for start, end, passage in sorted(spans, key=lambda s: (s[0], s[1])):
+    for start, end, passage, kind in sorted(spans, key=lambda s: (s[0], s[1])):
         number = numbers.setdefault(passage.chunk_id, len(numbers) + 1)
         citations.append(
             Citation(
@@ -82,14 +91,14 @@ def _passage_for_url(url: str, passages_by_id: dict[str, Passage]) -> Passage | 
 def normalise_annotations(
     content: str, annotations: Sequence[Annotation], passages_by_id: dict[str, Passage]
 ) -> list[Citation]:
-    """Every annotation kind → Citations numbered in order of first use.
+    """Every annotation kind → Citations numbered in order of first use, each keeping its kind.
 
     ``document_citation`` (chat completions), ``file_citation`` and ``url_citation``
     (Responses API, or nested the OpenAI way) are resolved against the passages sent
     with the request; anything that names no such passage is dropped, and so is
     ``function_citation`` (we send no tools, so there is nothing it could point to).
     """
-    spans: list[tuple[int, int, Passage]] = []
+    spans: list[tuple[int, int, Passage, str]] = []
     for annotation in annotations:
         passage: Passage | None = None
         start: int | None = None
@@ -108,12 +117,9 @@ def normalise_annotations(
             start = nested.start_index if nested else annotation.start_index
             end = nested.end_index if nested else annotation.end_index
         if passage is not None:
-            spans.append((*_clamped(content, start, end), passage))
-    return _numbered(spans, "document_citation")
+            spans.append((*_clamped(content, start, end), passage, annotation.type))
+    return _numbered(spans)
 
-
-# Kept for callers that only deal with Groq's document citations.
-citations_from_annotations = normalise_annotations
 
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+|\n")
 
@@ -132,7 +138,7 @@ def citations_from_markers(
     sent (``arr[0]``) are left in the text.
     """
     clean: list[str] = []
-    spans: list[tuple[int, int, Passage]] = []
+    spans: list[tuple[int, int, Passage, str]] = []
     cursor = 0
     length = 0
     span_floor = 0
@@ -153,11 +159,11 @@ def citations_from_markers(
         while start < length and text[start].isspace():
             start += 1
         if length > start:
-            spans.extend((start, length, passage) for passage in cited)
+            spans.extend((start, length, passage, MARKER) for passage in cited)
         cursor = run.end()
         span_floor = length
     clean.append(content[cursor:])
-    return "".join(clean), _numbered(spans, "marker")
+    return "".join(clean), _numbered(spans)
 
 
 # Private-use characters mark where citation buttons go; they pass through Markdown and

@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from apps.chat.access import withhold_unreadable_sources
-from apps.chat.answering import ask
+from apps.chat.answering import answer_events, ask
 from apps.chat.forms import AskForm, FeedbackForm, RenameForm
 from apps.chat.models import Conversation, Feedback, Message
-from apps.chat.streaming import stream_ask
+from apps.chat.sse import sse_stream
 from apps.knowledge.models import KnowledgeBase
 from apps.modelapi.errors import ModelApiError
 
@@ -84,13 +84,14 @@ def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
         conversation = get_object_or_404(
             Conversation, pk=request.POST.get("conversation"), user=user
         )
-    events = stream_ask(
+    events = answer_events(
         user=user,
         question=form.cleaned_data["question"],
         knowledge_base_ids=_selected_ids(request, form),
         conversation=conversation,
+        stream=True,
     )
-    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response = StreamingHttpResponse(sse_stream(events), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response

@@ -7,15 +7,12 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import MIME_ZIP
-from apps.knowledge.ingest import (
-    UploadRejected,
-    enqueue_ingestion,
-    request_reindex,
-    sha256_hex,
-    validate_upload,
-)
-from apps.knowledge.models import Chunk, Document, KnowledgeBase
+from apps.knowledge.fetch import parse_target
+from apps.knowledge.models import Chunk, Document, KnowledgeBase, sha256_hex
+from apps.knowledge.queue import enqueue_indexing, request_reindex
+from apps.knowledge.uploads import UploadRejected, validate_upload
 
 
 class ScopedAdminMixin:
@@ -79,10 +76,23 @@ class DocumentAdminForm(forms.ModelForm[Document]):
                 self.add_error("text", "Type the document's text.")
             self.instance.mime_type = "text/plain"
         if kind == Document.SourceKind.URL:
-            self.add_error(
-                "source_url", "URL ingestion is not available yet; upload the page as a file."
-            )
+            self._clean_url(cleaned)
         return cleaned
+
+    def _clean_url(self, cleaned: dict[str, Any]) -> None:
+        """A web page, fetched by the worker with every hop checked (as on the upload page)."""
+        url = (cleaned.get("source_url") or "").strip()
+        if not url:
+            self.add_error("source_url", "Give the page's URL.")
+            return
+        try:
+            parse_target(url)
+        except ExtractionError as exc:
+            self.add_error("source_url", str(exc))
+            return
+        self.instance.mime_type = ""
+        if not cleaned.get("title"):
+            cleaned["title"] = url[:500]
 
 
 @admin.register(Document)
@@ -114,13 +124,14 @@ class DocumentAdmin(ScopedAdminMixin, admin.ModelAdmin[Document]):
 
     def save_model(self, request: HttpRequest, obj: Document, form: Any, change: bool) -> None:
         # The title is part of what is embedded and of the full-text entry of every chunk.
-        content_changed = not change or bool({"file", "text", "title"} & set(form.changed_data))
+        content_changed = not change or bool(
+            {"file", "text", "title", "source_url"} & set(form.changed_data)
+        )
         if content_changed:
-            obj.status = Document.Status.QUEUED
-            obj.error = ""
+            obj.reset_for_indexing()
         super().save_model(request, obj, form, change)
         if content_changed:
-            enqueue_ingestion(document_id=obj.pk)
+            enqueue_indexing(document_id=obj.pk)
 
     @admin.action(description="Re-index selected documents")
     def reindex(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:

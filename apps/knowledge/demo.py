@@ -10,8 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
-from apps.knowledge.ingest import add_file_document
 from apps.knowledge.models import Document, KnowledgeBase
+from apps.knowledge.uploads import add_file_document
 
 DEMO_USERNAME = "demo"
 DEMO_KNOWLEDGE_BASE = "Lumen Labs handbook (demo)"

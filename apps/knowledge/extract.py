@@ -14,6 +14,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from apps.knowledge.errors import ExtractionError
+from apps.knowledge.formats import extract_csv, extract_docx, extract_json, extract_jsonl, is_docx
+
 MIME_PDF = "application/pdf"
 MIME_HTML = "text/html"
 MIME_MARKDOWN = "text/markdown"
@@ -65,16 +68,6 @@ _BINARY_MAGIC = (
     (b"\x7fELF", "an executable"),
     (b"MZ", "an executable"),
     (b"\x1f\x8b", "a gzip archive"),
-)
-
-
-from apps.knowledge.errors import ExtractionError  # noqa: E402  (re-exported)
-from apps.knowledge.formats import (  # noqa: E402
-    extract_csv,
-    extract_docx,
-    extract_json,
-    extract_jsonl,
-    is_docx,
 )
 
 

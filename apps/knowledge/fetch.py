@@ -122,7 +122,9 @@ def fetch_url(
                     raise ExtractionError(
                         f"The page at {current} answered HTTP {response.status_code}."
                     )
-                data = _read_capped(response, max_bytes=max_bytes, deadline=deadline, url=current)
+                data = _read_body_capped(
+                    response, max_bytes=max_bytes, deadline=deadline, url=current
+                )
                 return Fetched(current, response.headers.get("content-type", ""), data)
             finally:
                 response.close()
@@ -158,7 +160,9 @@ def _connect_first(
     raise ExtractionError(f"The page at {url} could not be fetched: {failure}") from failure
 
 
-def _read_capped(response: httpx.Response, *, max_bytes: int, deadline: float, url: str) -> bytes:
+def _read_body_capped(
+    response: httpx.Response, *, max_bytes: int, deadline: float, url: str
+) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:

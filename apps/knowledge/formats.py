@@ -51,7 +51,7 @@ def check_zip_expansion(archive: zipfile.ZipFile, *, max_expanded_bytes: int) ->
             )
 
 
-def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+def _read_member_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """Read a member, never more than ``limit`` bytes whatever its header claims.
 
     A member whose header lies about its size, or whose data is corrupt, fails with a
@@ -99,7 +99,7 @@ def expand_zip(data: bytes, limits: ArchiveLimits) -> list[ArchiveMember]:
         for info in files:
             if info.flag_bits & 0x1:
                 raise ExtractionError(f"The archive member {info.filename!r} is encrypted.")
-            member = _read_capped(archive, info, limits.max_member_bytes)
+            member = _read_member_capped(archive, info, limits.max_member_bytes)
             expanded += len(member)
             if expanded > limits.max_expanded_bytes:
                 raise ExtractionError(

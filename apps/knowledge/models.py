@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from datetime import datetime
 from pathlib import PurePath
+from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -11,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
@@ -78,12 +81,69 @@ class KnowledgeBase(models.Model):
         return self.name
 
 
+def sha256_hex(data: bytes) -> str:
+    """The content hash that decides whether a document changed (and finds duplicates)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def document_upload_path(instance: Document, filename: str) -> str:
     """A generated storage name: the uploaded name is kept only as the title."""
     suffix = PurePath(filename).suffix.lower()[:10]
     if not suffix[1:].isalnum():
         suffix = ""
     return f"documents/{uuid.uuid4().hex}{suffix}"
+
+
+class DocumentQuerySet(models.QuerySet["Document"]):
+    """The conditional state changes of the ingestion queue: each is one UPDATE that only
+    applies while the row is still in the state it expects, so two workers never both win."""
+
+    def claim(self, *, document_id: int, stale: datetime) -> bool:
+        """Move a document to ``processing`` (one more attempt); False if a live worker holds
+        it (processing with a heartbeat newer than ``stale``)."""
+        claimable = ~Q(status=Document.Status.PROCESSING) | Q(updated_at__lt=stale)
+        updated = self.filter(claimable, pk=document_id).update(
+            status=Document.Status.PROCESSING,
+            attempts=F("attempts") + 1,
+            stage=Document.Stage.NONE,
+            progress_done=0,
+            progress_total=0,
+            updated_at=timezone.now(),
+        )
+        return updated == 1
+
+    def touch(self, *, document_id: int) -> None:
+        """A fresh ``updated_at``: the sweep does not pick the row again for one lease."""
+        self.filter(pk=document_id).update(updated_at=timezone.now())
+
+    def queued_before(self, moment: datetime) -> DocumentQuerySet:
+        return self.filter(status=Document.Status.QUEUED, updated_at__lt=moment)
+
+    def processing_before(self, moment: datetime) -> DocumentQuerySet:
+        return self.filter(status=Document.Status.PROCESSING, updated_at__lt=moment)
+
+    def release_stale(
+        self, *, document_id: int, stale: datetime, max_attempts: int
+    ) -> Literal["failed", "queued", "taken"]:
+        """A document whose worker stopped heartbeating: back to the queue, or failed once it
+        has used up its attempts; "taken" when another sweep or worker got there first."""
+        stuck = self.processing_before(stale).filter(pk=document_id)
+        gave_up = stuck.filter(attempts__gte=max_attempts).update(
+            status=Document.Status.FAILED,
+            stage=Document.Stage.NONE,
+            error=(
+                f"Gave up after {max_attempts} attempts: the worker stopped "
+                "while indexing this document each time (out of memory?)."
+            ),
+            updated_at=timezone.now(),
+        )
+        if gave_up:
+            return "failed"
+        if stuck.update(
+            status=Document.Status.QUEUED, stage=Document.Stage.NONE, updated_at=timezone.now()
+        ):
+            return "queued"
+        return "taken"
 
 
 class Document(models.Model):
@@ -132,6 +192,8 @@ class Document(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = DocumentQuerySet.as_manager()
+
     class Meta:
         ordering = ["title"]
         indexes = [models.Index(fields=["knowledge_base", "status"])]
@@ -142,6 +204,32 @@ class Document(models.Model):
     @property
     def is_pdf(self) -> bool:
         return self.mime_type == "application/pdf"
+
+    # Every field a re-queue resets: new content, a re-index request and an admin edit all go
+    # through ``reset_for_indexing``, so each starts with the same fresh set of attempts.
+    QUEUE_FIELDS = (
+        "status",
+        "error",
+        "stage",
+        "progress_done",
+        "progress_total",
+        "attempts",
+        "indexed_sha256",
+    )
+
+    def reset_for_indexing(self) -> None:
+        """Queued, to be indexed from scratch (the stored chunks stay until replaced)."""
+        self.status = self.Status.QUEUED
+        self.error = ""
+        self.stage = self.Stage.NONE
+        self.progress_done = self.progress_total = 0
+        self.attempts = 0
+        self.indexed_sha256 = ""
+
+    def queue_again(self) -> None:
+        """``reset_for_indexing`` and save those fields (the caller enqueues the task)."""
+        self.reset_for_indexing()
+        self.save(update_fields=[*self.QUEUE_FIELDS, "updated_at"])
 
     def set_progress(self, stage: str, done: int = 0, total: int = 0) -> None:
         """Record the stage and progress; the write doubles as the processing heartbeat."""

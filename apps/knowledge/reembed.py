@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from apps.knowledge.embedding import embed_inputs, embedding_input
 from apps.knowledge.models import VECTOR_DIMENSIONS, Chunk, Document, KnowledgeBase
-from apps.modelapi.client import create_embeddings, embeddings_endpoint
-from apps.modelapi.errors import ModelApiError
+from apps.modelapi.client import embeddings_endpoint
 
 BATCH = 256
 
@@ -31,11 +31,6 @@ class ReembedResult:
 def needs_reembedding(knowledge_base: KnowledgeBase) -> bool:
     model = embeddings_endpoint().model
     return bool(knowledge_base.embedding_model) and knowledge_base.embedding_model != model
-
-
-def _input(chunk: Chunk) -> str:
-    context = " — ".join(part for part in (chunk.document.title, chunk.heading) if part)
-    return f"{context}\n{chunk.text}" if context else chunk.text
 
 
 def reembed_knowledge_base(
@@ -56,13 +51,10 @@ def reembed_knowledge_base(
             .select_related("document")
             .order_by("pk")
         )
-        for chunk, vector in zip(batch, create_embeddings([_input(c) for c in batch]), strict=True):
-            if len(vector) != VECTOR_DIMENSIONS:
-                raise ModelApiError(
-                    f"{model} returns {len(vector)} dimensions; the vector column holds "
-                    f"{VECTOR_DIMENSIONS}. A new dimension needs a migration first.",
-                    retryable=False,
-                )
+        inputs = [
+            embedding_input(title=c.document.title, heading=c.heading, text=c.text) for c in batch
+        ]
+        for chunk, vector in zip(batch, embed_inputs(inputs), strict=True):
             vectors[chunk.pk] = vector
         if progress is not None:
             progress(len(vectors), len(chunk_ids))

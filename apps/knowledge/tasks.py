@@ -1,12 +1,13 @@
-"""Background tasks: thin wrappers around the ingestion services."""
+"""Background tasks: thin wrappers that import their service inside the body (the service
+module enqueues the task, so the task must not import it at the top)."""
 
 from __future__ import annotations
 
 from django_tasks import task
 
-from apps.knowledge.pipeline import ingest_document
-
 
 @task()
-def ingest_document_task(document_id: int) -> str:
-    return ingest_document(document_id=document_id).outcome
+def index_document_task(document_id: int) -> str:
+    from apps.knowledge.indexing import index_document
+
+    return index_document(document_id=document_id).outcome

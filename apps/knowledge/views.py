@@ -11,14 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.knowledge.extract import ACCEPTED_SUFFIXES
 from apps.knowledge.forms import SharingForm
-from apps.knowledge.ingest import (
-    UploadOutcome,
-    add_upload,
-    add_url_document,
-    delete_document,
-    request_reindex,
-)
 from apps.knowledge.models import Document, KnowledgeBase
+from apps.knowledge.queue import request_reindex
+from apps.knowledge.uploads import UploadOutcome, add_batch, delete_document
 
 
 def _readable_document(request: HttpRequest, pk: int) -> Document:
@@ -57,7 +52,7 @@ def document_file(request: HttpRequest, pk: int) -> FileResponse:
     document = _readable_document(request, pk)
     if not document.file:
         raise Http404("This document has no stored file.")
-    inline = document.mime_type == "application/pdf"
+    inline = document.is_pdf
     response = FileResponse(
         document.file.open("rb"),
         as_attachment=not inline,
@@ -167,34 +162,11 @@ def knowledge_base_upload(request: HttpRequest, pk: int) -> HttpResponse:
     """Files (any number, each checked) and URLs (one per line). JSON for the page's script,
     a redirect with messages without it."""
     knowledge_base = _managed_base(request, pk)
-    files = request.FILES.getlist("files")
-    urls = [line.strip() for line in request.POST.get("urls", "").splitlines() if line.strip()]
-    outcomes: list[UploadOutcome] = []
-    if len(files) > settings.MAX_FILES_PER_UPLOAD:
-        outcomes.append(
-            UploadOutcome("upload", None, f"At most {settings.MAX_FILES_PER_UPLOAD} files at once.")
-        )
-        files = []
-    if len(urls) > settings.MAX_URLS_PER_UPLOAD:
-        outcomes.append(
-            UploadOutcome("urls", None, f"At most {settings.MAX_URLS_PER_UPLOAD} URLs at once.")
-        )
-        urls = []
-    for upload in files:
-        if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
-            outcomes.append(
-                UploadOutcome(
-                    upload.name or "file",
-                    None,
-                    f"{upload.name} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}.",
-                )
-            )
-            continue
-        outcomes += add_upload(
-            knowledge_base=knowledge_base, filename=upload.name or "file", data=upload.read()
-        )
-    for url in urls:
-        outcomes.append(add_url_document(knowledge_base=knowledge_base, url=url))
+    outcomes = add_batch(
+        knowledge_base=knowledge_base,
+        files=request.FILES.getlist("files"),
+        urls=request.POST.get("urls", "").splitlines(),
+    )
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"items": [_outcome_json(o) for o in outcomes]})
     for outcome in outcomes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from apps.localmodels.embedder import embed_texts
 from apps.localmodels.lexical import content_terms, term_overlap
@@ -33,16 +34,29 @@ class SourceDocument:
 
 
 @dataclass(frozen=True)
-class Citation:
+class CitedSpan:
+    """The answer's characters ``start_index:end_index`` quote document ``document_id``."""
+
     document_id: str
     start_index: int
     end_index: int
+
+    def annotation(self) -> dict[str, Any]:
+        """The span as Groq's ``document_citation`` annotation."""
+        return {
+            "type": "document_citation",
+            "document_citation": {
+                "document_id": self.document_id,
+                "start_index": self.start_index,
+                "end_index": self.end_index,
+            },
+        }
 
 
 @dataclass(frozen=True)
 class Answer:
     content: str
-    citations: list[Citation]
+    citations: list[CitedSpan]
 
 
 @dataclass(frozen=True)
@@ -77,11 +91,6 @@ def unwrap_lines(text: str) -> str:
 
 
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list items of ``text``, without Markdown line prefixes or headings."""
-    return [sentence for _, sentence in sentences_with_headings(text)]
 
 
 def sentences_with_headings(text: str) -> list[tuple[str, str]]:
@@ -142,5 +151,5 @@ def answer_question(question: str, documents: Sequence[SourceDocument]) -> Answe
             content += " "
         start = len(content)
         content += sentence.text
-        citations.append(Citation(sentence.document_id, start, len(content)))
+        citations.append(CitedSpan(sentence.document_id, start, len(content)))
     return Answer(content, citations)

@@ -53,7 +53,7 @@ def needs_context(question: str) -> bool:
     )
 
 
-def standalone_question(user_messages: Sequence[str]) -> str:
+def with_earlier_topic(user_messages: Sequence[str]) -> str:
     """The last user message, completed with the topic of the one before when needed."""
     if not user_messages:
         return ""

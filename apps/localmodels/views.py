@@ -27,8 +27,8 @@ from django.views.decorators.http import require_GET, require_POST
 from pydantic import BaseModel, ValidationError
 
 from apps.localmodels import answerer, embedder, reranker
-from apps.localmodels.rewrite import standalone_question
-from apps.localmodels.streaming import stream_answer
+from apps.localmodels.answer_chunks import stream_answer
+from apps.localmodels.rewrite import with_earlier_topic
 from apps.localmodels.wire import (
     ChatRequest,
     CohereRerankRequest,
@@ -196,6 +196,33 @@ def cohere_rerank(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"id": _request_id(), "results": results})
 
 
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _streamed_completion(
+    answer: answerer.Answer, parsed: ChatRequest, *, with_citations: bool, usage: dict[str, int]
+) -> StreamingHttpResponse:
+    request_id = _request_id()
+    events = stream_answer(
+        answer,
+        model=CHAT_MODEL,
+        request_id=request_id,
+        with_citations=with_citations,
+        usage=usage,
+        include_usage=bool(parsed.stream_options and parsed.stream_options.include_usage),
+    )
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    response["x-request-id"] = request_id
+    return response
+
+
 @require_POST
 @provider_endpoint
 def chat_completions(request: HttpRequest) -> HttpResponseBase:
@@ -209,47 +236,23 @@ def chat_completions(request: HttpRequest) -> HttpResponseBase:
         for i, doc in enumerate(parsed.documents or [])
     ]
     # Follow-ups are read with the conversation's topic. A request without documents is
-    # a rewrite request: the answer is the standalone question itself, uncited.
-    question = standalone_question(parsed.user_texts())
+    # a rewrite request: the answer is the completed question itself, uncited.
+    question = with_earlier_topic(parsed.user_texts())
     if parsed.documents is None:
         answer = answerer.Answer(question, [])
     else:
         answer = answerer.answer_question(question, documents)
     with_citations = parsed.citation_options != "disabled"
+    usage = _usage(
+        embedder.count_tokens([question, *(d.text for d in documents)]),
+        embedder.count_tokens([answer.content]),
+    )
+    if parsed.stream:
+        return _streamed_completion(answer, parsed, with_citations=with_citations, usage=usage)
     message: dict[str, Any] = {"role": "assistant", "content": answer.content}
     if with_citations and answer.citations:
-        message["annotations"] = [
-            {
-                "type": "document_citation",
-                "document_citation": {
-                    "document_id": c.document_id,
-                    "start_index": c.start_index,
-                    "end_index": c.end_index,
-                },
-            }
-            for c in answer.citations
-        ]
-    prompt_tokens = embedder.count_tokens([question, *(d.text for d in documents)])
-    completion_tokens = embedder.count_tokens([answer.content])
+        message["annotations"] = [c.annotation() for c in answer.citations]
     request_id = _request_id()
-    if parsed.stream:
-        events = stream_answer(
-            answer,
-            model=CHAT_MODEL,
-            request_id=request_id,
-            with_citations=with_citations,
-            usage={
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-            include_usage=bool(parsed.stream_options and parsed.stream_options.include_usage),
-        )
-        response = StreamingHttpResponse(events, content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        response["x-request-id"] = request_id
-        return response
     return JsonResponse(
         {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -259,11 +262,7 @@ def chat_completions(request: HttpRequest) -> HttpResponseBase:
             "choices": [
                 {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            "usage": usage,
             "system_fingerprint": None,
             "x_groq": {"id": request_id},
         },

@@ -1,8 +1,8 @@
-"""The model API as the rest of the app sees it: embeddings, reranking, chat, models.
+"""The model API as the rest of the app sees it: embeddings, reranking, chat.
 
 All HTTP goes through ``transport`` (retries, backoff, rate limiting) and
-``streaming``; responses are validated into pydantic models; every failure is a
-``ModelApiError``.
+``chat_stream`` (streamed chat completions); responses are validated into pydantic
+models; every failure is a ``ModelApiError``.
 """
 
 from __future__ import annotations
@@ -14,23 +14,18 @@ from typing import TypeVar
 from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
-from apps.modelapi.errors import ModelApiError
-from apps.modelapi.rerank import RankedDoc, RerankUnavailable, match_reranked, rerank
-from apps.modelapi.schemas import (
-    Annotation,
-    ChatCompletion,
-    ChatDocument,
-    EmbeddingsResponse,
-    ModelList,
-)
-from apps.modelapi.streaming import (
+from apps.modelapi.chat_stream import (
     StreamDelta,
+    StreamedMessage,
     StreamEnd,
     StreamEvent,
     chat_request_body,
     split_think,
     stream_chat_completion,
 )
+from apps.modelapi.errors import ModelApiError
+from apps.modelapi.rerank import RankedDoc, RerankUnavailable, match_reranked, rerank
+from apps.modelapi.schemas import Annotation, ChatCompletion, ChatDocument, EmbeddingsResponse
 from apps.modelapi.transport import (
     Endpoint,
     backoff_delay,
@@ -48,12 +43,13 @@ __all__ = [
     "StreamDelta",
     "StreamEnd",
     "StreamEvent",
+    "StreamedMessage",
     "backoff_delay",
     "chat_completion",
     "chat_endpoint",
     "create_embeddings",
     "embeddings_endpoint",
-    "list_models",
+    "is_request_too_large",
     "match_reranked",
     "rerank",
     "rerank_endpoint",
@@ -193,8 +189,3 @@ def _shift_annotations(annotations: Sequence[Annotation], delta: int, length: in
                 value = getattr(span, name, None)
                 if isinstance(value, int):
                     setattr(span, name, max(0, min(length, value + delta)))
-
-
-def list_models(*, endpoint: Endpoint | None = None) -> ModelList:
-    endpoint = endpoint or chat_endpoint()
-    return _validate(ModelList, request_json(endpoint, "GET", "models"), "models")

@@ -155,18 +155,6 @@ class ChatCompletionChunk(_Lenient):
     error: ErrorBody | None = None
 
 
-class ModelInfo(_Lenient):
-    id: str
-    object: str = "model"
-    owned_by: str | None = None
-    created: int | None = None
-
-
-class ModelList(_Lenient):
-    object: str = "list"
-    data: list[ModelInfo] = Field(default_factory=list)
-
-
 class TextSource(BaseModel):
     type: Literal["text"] = "text"
     text: str

@@ -1,6 +1,6 @@
 """HTTP transport to model servers: httpx clients, retries with backoff, the rate limiter.
 
-The only module (with ``streaming``) that holds httpx calls. Every request has a
+The only module (with ``chat_stream``) that holds httpx calls to model servers. Every request has a
 timeout; failures become ``ModelApiError`` with the server's request id.
 """
 

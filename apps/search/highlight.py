@@ -1,4 +1,10 @@
-"""Marking the query's words in a passage, on escaped text only."""
+"""Marking the query's words in a passage, on escaped text only.
+
+A word is marked when it starts like one of the query's content words: the query's words,
+stop words and one-letter words dropped, each cut back by a light suffix stripper, so
+"levels" in a query marks "level" and "levelled" in the passage. The rule is the search
+page's own (the built-in provider has a similar one, but is reached over HTTP only).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,28 @@ import re
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.localmodels.lexical import STOP_WORDS, stem
-
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
-SNIPPET_CHARS = 420
+SNIPPET_CHARS = 420  # the excerpt shown for a search result
+STOP_WORDS = frozenset(
+    """a about above after again all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers him his how i if in into is it its itself just me more most my
+    no nor not now of off on once only or other our ours out over own same she should so some such
+    than that the their theirs them then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours""".split()  # noqa: SIM905
+)
+
+
+def stem(word: str) -> str:
+    """A deliberately light suffix stripper: enough to match plurals and -ing/-ed forms."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
 
 
 def query_stems(query: str) -> list[str]:
+    """The stems of the query's content words, longest first (so the longest one marks)."""
     words = {w.lower() for w in _WORD.findall(query)}
     return sorted(
         {stem(w) for w in words if w not in STOP_WORDS and len(w) > 1}, key=len, reverse=True
@@ -40,25 +61,26 @@ def snippet(text: str, stems: list[str], *, size: int = SNIPPET_CHARS) -> str:
     return ("…" if start else "") + piece + ("…" if start + size < len(text) else "")
 
 
-def highlight(text: str, query: str, *, size: int | None = SNIPPET_CHARS) -> SafeString:
-    """``text`` escaped (an excerpt of about ``size`` characters around the first match, or
-    all of it when ``size`` is None), with words that start like a query word in <mark>.
+def highlight(text: str, query: str, *, excerpt: bool = True) -> SafeString:
+    """``text`` escaped, with words that start like a query word in <mark>: an excerpt of
+    about ``SNIPPET_CHARS`` characters around the first match (Markdown marks dropped), or
+    the whole text as it is when ``excerpt`` is False.
 
     The words are found in the raw text and each piece is escaped on its own, so a query
     can never match inside an HTML entity of the escaped text.
     """
     stems = query_stems(query)
-    excerpt = snippet(text, stems) if size is not None else text
+    shown = snippet(text, stems) if excerpt else text
     if not stems:
-        return mark_safe(str(escape(excerpt)))
+        return mark_safe(str(escape(shown)))
     pattern = re.compile(
         r"\b(?:" + "|".join(re.escape(s) for s in stems) + r")[\w'-]*", re.IGNORECASE
     )
     pieces: list[str] = []
     position = 0
-    for match in pattern.finditer(excerpt):
-        pieces.append(str(escape(excerpt[position : match.start()])))
+    for match in pattern.finditer(shown):
+        pieces.append(str(escape(shown[position : match.start()])))
         pieces.append(f"<mark>{escape(match.group(0))}</mark>")
         position = match.end()
-    pieces.append(str(escape(excerpt[position:])))
+    pieces.append(str(escape(shown[position:])))
     return mark_safe("".join(pieces))

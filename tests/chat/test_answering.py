@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from apps.chat.answering import ask
+from apps.chat.answering import answer_events, ask
+from apps.chat.events import Finished
 from apps.chat.models import Message
 from apps.modelapi.errors import ModelApiError
+from tests.servers import Reply, fake_groq
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +91,33 @@ def test_reranker_down_falls_back_to_fused_order_and_says_so(demo_world, setting
     assert "180 euros" in outcome.message.content
     assert outcome.message.metadata["reranked"] is False
     assert "Reranker unavailable" in outcome.message.metadata["note"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_file_citation_is_stored_as_one_in_both_paths(demo_world, settings, stream) -> None:
+    content = "The cap is 180 euros."
+    annotation = {"type": "file_citation", "file_id": "1", "index": len(content)}
+    message = {"role": "assistant", "content": content, "annotations": [annotation]}
+    if stream:
+        chunk = {"id": "c", "choices": [{"index": 0, "delta": message, "finish_reason": "stop"}]}
+        reply = Reply(stream=[chunk])
+    else:
+        reply = Reply(body={"id": "c", "choices": [{"index": 0, "message": message}]})
+    with fake_groq() as fake:
+        fake.reply("chat/completions", reply)
+        settings.CHAT_BASE_URL = fake.base_url
+        settings.CITATION_MODE = "documents"
+        [outcome] = [
+            event.outcome
+            for event in answer_events(
+                user=demo_world.user,
+                question="What is the nightly hotel cap in Europe?",
+                knowledge_base_ids=[demo_world.knowledge_base.pk],
+                stream=stream,
+            )
+            if isinstance(event, Finished)
+        ]
+        assert fake.requests[0]["json"].get("stream", False) is stream
+    [citation] = outcome.message.citations
+    assert citation["kind"] == "file_citation" and citation["end"] == len(content)
+    assert citation["chunk_id"] == outcome.message.retrieved[0]["chunk_id"]

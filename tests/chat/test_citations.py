@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from apps.chat.citations import (
-    citations_from_annotations,
+    MARKER,
     citations_from_markers,
     normalise_annotations,
     render_answer,
@@ -47,7 +47,7 @@ ANSWER = "Hotels cost at most 180 euros. Laptops last 36 months."
 
 def test_annotation_spans_map_to_the_passages_their_ids_name() -> None:
     annotations = [_annotation("2", 31, 54), _annotation("1", 0, 30)]
-    citations = citations_from_annotations(ANSWER, annotations, PASSAGES)
+    citations = normalise_annotations(ANSWER, annotations, PASSAGES)
     assert [(c.number, c.chunk_id, ANSWER[c.start : c.end]) for c in citations] == [
         (1, 7, "Hotels cost at most 180 euros."),
         (2, 9, "Laptops last 36 months."),
@@ -57,18 +57,18 @@ def test_annotation_spans_map_to_the_passages_their_ids_name() -> None:
 
 def test_annotations_naming_unknown_documents_are_dropped() -> None:
     annotations = [_annotation("99", 0, 10), _annotation("chunk-7", 0, 10), _annotation("1", 0, 30)]
-    citations = citations_from_annotations(ANSWER, annotations, PASSAGES)
+    citations = normalise_annotations(ANSWER, annotations, PASSAGES)
     assert [c.chunk_id for c in citations] == [7]
 
 
 def test_out_of_range_spans_are_clamped_into_the_answer() -> None:
-    citations = citations_from_annotations(ANSWER, [_annotation("1", 20, 5000)], PASSAGES)
+    citations = normalise_annotations(ANSWER, [_annotation("1", 20, 5000)], PASSAGES)
     assert (citations[0].start, citations[0].end) == (20, len(ANSWER))
 
 
 def test_the_same_passage_reuses_its_number() -> None:
     annotations = [_annotation("1", 0, 10), _annotation("2", 31, 54), _annotation("1", 11, 30)]
-    citations = citations_from_annotations(ANSWER, annotations, PASSAGES)
+    citations = normalise_annotations(ANSWER, annotations, PASSAGES)
     assert [c.number for c in citations] == [1, 1, 2]
     assert [s["number"] for s in unique_sources([c.as_json() for c in citations])] == [1, 2]
 
@@ -99,11 +99,17 @@ def test_brackets_that_name_no_passage_stay_in_the_text() -> None:
     assert clean == "Use arr[0] here." and [c.chunk_id for c in citations] == [7]
 
 
+PRICING = replace(
+    _passage(9, "Pricing page", "Team plan: 4 GB."), source_url="https://example.com/pricing"
+)
+FILE_AND_URL_PASSAGES = {
+    "1": _passage(7, "Travel policy", "The hotel cap is 180 euros."),
+    "2": PRICING,
+}
+
+
 def test_file_and_url_citations_resolve_to_our_passages_only() -> None:
-    pricing = replace(
-        _passage(9, "Pricing page", "Team plan: 4 GB."), source_url="https://example.com/pricing"
-    )
-    passages = {"1": _passage(7, "Travel policy", "The hotel cap is 180 euros."), "2": pricing}
+    passages = FILE_AND_URL_PASSAGES
     annotations = [
         {"type": "file_citation", "file_id": "70", "index": 10, "filename": "x"},
         {
@@ -129,9 +135,38 @@ def test_file_and_url_citations_resolve_to_our_passages_only() -> None:
     assert citations[1].url == "https://example.com/pricing"
 
 
+def test_each_citation_keeps_the_kind_of_its_annotation() -> None:
+    annotations = [
+        _annotation("1", 0, 30),
+        Annotation.model_validate({"type": "file_citation", "file_id": "2", "index": 40}),
+        Annotation.model_validate(
+            {
+                "type": "url_citation",
+                "url_citation": {
+                    "url": "https://example.com/pricing",
+                    "start_index": 31,
+                    "end_index": 54,
+                },
+            }
+        ),
+    ]
+    citations = normalise_annotations(ANSWER, annotations, FILE_AND_URL_PASSAGES)
+    assert [(c.kind, c.chunk_id) for c in citations] == [
+        ("document_citation", 7),
+        ("url_citation", 9),
+        ("file_citation", 9),
+    ]
+    assert [c.as_json()["kind"] for c in citations] == [c.kind for c in citations]
+
+
+def test_prompt_mode_markers_keep_their_own_kind() -> None:
+    _, citations = citations_from_markers("Hotels cost at most 180 euros [1].", PASSAGES)
+    assert [c.kind for c in citations] == [MARKER]
+
+
 def test_rendered_answer_escapes_model_text_and_places_markers_after_spans() -> None:
     content = "<script>alert(1)</script> Cap is 180 euros."
-    citation = citations_from_annotations(content, [_annotation("1", 26, 43)], PASSAGES)[0]
+    citation = normalise_annotations(content, [_annotation("1", 26, 43)], PASSAGES)[0]
     html = render_answer(content, [citation.as_json()], prefix="cite-5")
     assert "<script>" not in html
     assert "&lt;script&gt;" in html

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from apps.chat.answering import ask
 from apps.chat.models import Conversation, Message
 from tests.servers import Reply, fake_groq
 
@@ -84,3 +85,70 @@ def test_a_broken_stream_shows_what_arrived_and_stores_nothing(
     assert kind == "error" and data["partial"] == "The cap is "
     assert "stopped answering part-way" in data["message"]
     assert not Message.objects.exists() and not Conversation.objects.exists()
+
+
+TOO_LARGE = Reply(
+    413,
+    {
+        "error": {
+            "message": "Request too large",
+            "type": "invalid_request_error",
+            "code": "rate_limit_exceeded",
+        }
+    },
+)
+
+
+def test_a_streamed_request_too_large_is_retried_with_half_the_passages(
+    demo_client, demo_world, settings
+) -> None:
+    answer = [
+        {
+            "id": "c",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "content": "The cap is 180 euros.",
+                        "annotations": [
+                            {
+                                "type": "document_citation",
+                                "document_citation": {
+                                    "document_id": "1",
+                                    "start_index": 0,
+                                    "end_index": 21,
+                                },
+                            }
+                        ],
+                    },
+                    "finish_reason": "stop",
+                }
+            ],
+        },
+    ]
+    with fake_groq() as fake:
+        fake.reply("chat/completions", TOO_LARGE, Reply(stream=answer))
+        settings.CHAT_BASE_URL = fake.base_url
+        settings.CITATION_MODE = "documents"
+        stream = events(_ask(demo_client, "What is the nightly hotel cap in Europe?"))
+    kinds = [kind for kind, _ in stream]
+    assert kinds[-1] == "done" and "error" not in kinds
+    first, second = (len(request["json"]["documents"]) for request in fake.requests)
+    assert first > 1 and second == first // 2
+    message = Message.objects.get(pk=stream[-1][1]["message_id"])
+    assert message.content == "The cap is 180 euros." and message.citations
+    assert message.metadata["passages_sent"] == second
+
+
+def test_the_streamed_and_the_plain_answer_store_the_same_message(demo_client, demo_world) -> None:
+    question = "How often are laptops replaced?"
+    plain = ask(
+        user=demo_world.user, question=question, knowledge_base_ids=[demo_world.knowledge_base.pk]
+    ).message
+    done = events(_ask(demo_client, question, knowledge_base=demo_world.knowledge_base.pk))[-1]
+    streamed = Message.objects.get(pk=done[1]["message_id"])
+    assert streamed.content == plain.content and streamed.citations == plain.citations
+    assert streamed.retrieved == plain.retrieved and streamed.usage == plain.usage
+    assert set(streamed.metadata) == set(plain.metadata)
+    assert {"ttft_seconds", "generate_seconds", "total_seconds"} <= set(plain.metadata)
+    assert 0 < plain.metadata["ttft_seconds"] <= plain.metadata["total_seconds"]

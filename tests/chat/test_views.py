@@ -121,3 +121,45 @@ def test_the_document_view_links_each_pdf_passage_to_its_page_of_the_original(
     html = demo_client.get(reverse("knowledge:document", args=[pdf.pk])).content.decode()
     file_url = reverse("knowledge:document_file", args=[pdf.pk])
     assert f'href="{file_url}#page=2"' in html and "Original PDF, page 2" in html
+
+
+def _cited(document, number: int, kind: str, url: str = "") -> dict:
+    chunk = document.chunks.first()
+    return {
+        "number": number,
+        "start": 0,
+        "end": 10,
+        "chunk_id": chunk.pk,
+        "document_id": document.pk,
+        "title": document.title,
+        "page": None,
+        "url": url,
+        "text": chunk.text,
+        "kind": kind,
+    }
+
+
+def test_file_and_url_citations_link_to_the_uploaded_file_and_the_source_page(
+    demo_client, demo_world
+) -> None:
+    text, markdown, office = (
+        next(d for d in demo_world.documents if d.title.endswith(suffix))
+        for suffix in (".txt", ".md", ".html")
+    )
+    conversation = Conversation.objects.create(user=demo_world.user, title="t")
+    Message.objects.create(
+        conversation=conversation,
+        role="assistant",
+        content="An answer citing three sources.",
+        citations=[
+            _cited(text, 1, "file_citation"),
+            _cited(markdown, 2, "url_citation", url="https://docs.example.org/travel"),
+            _cited(office, 3, "document_citation", url="https://docs.example.org/faq"),
+        ],
+    )
+    html = demo_client.get(reverse("chat:conversation", args=[conversation.pk])).content.decode()
+    file_url = reverse("knowledge:document_file", args=[text.pk])
+    assert f'<a class="source-file" href="{file_url}">uploaded file</a>' in html
+    assert f'href="{reverse("knowledge:document", args=[text.pk])}#chunk-' in html
+    assert 'class="source-url" href="https://docs.example.org/travel"' in html
+    assert html.count('class="source-file"') == 1 and html.count('class="source-url"') == 1

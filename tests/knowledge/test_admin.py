@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Chunk, ChunkLexemes, Document, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
 
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "documents"
 
@@ -95,7 +95,7 @@ def _indexed_text_document(knowledge_base) -> Document:
         text="Book every flight through the portal.",
         mime_type="text/plain",
     )
-    ingest_document(document_id=document.pk)
+    index_document(document_id=document.pk)
     return document
 
 
@@ -127,3 +127,74 @@ def test_renaming_a_document_reindexes_it_so_its_new_title_is_searchable(
     document.refresh_from_db()
     assert document.status == Document.Status.QUEUED
     assert DBTaskResult.objects.count() == tasks_before + 1
+    assert index_document(document_id=document.pk).outcome == "indexed"
+    lexemes = ChunkLexemes.objects.filter(chunk__document=document).values_list(
+        "search_vector", flat=True
+    )
+    assert all("zanzibar" in str(vector) for vector in lexemes)
+
+
+def test_editing_a_document_in_the_admin_gives_it_a_fresh_set_of_attempts(
+    admin_client, knowledge_base, settings, django_capture_on_commit_callbacks
+) -> None:
+    """A document that used up its attempts and is edited (re-queued) from the admin must get
+    the same fresh start as a re-index from the page: a passing model-server failure on its
+    first try schedules a retry instead of failing it at once."""
+    document = _indexed_text_document(knowledge_base)
+    settings.INGEST_MAX_ATTEMPTS = 2
+    Document.objects.filter(pk=document.pk).update(
+        status=Document.Status.FAILED, attempts=2, error="Embedding failed: server down"
+    )
+    document.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _edit(admin_client, document, text="Book every train through the portal.")
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert (document.status, document.attempts, document.error) == (Document.Status.QUEUED, 0, "")
+
+    settings.EMBEDDINGS_BASE_URL = "http://127.0.0.1:9/v1"
+    settings.MODEL_API_MAX_RETRIES = 0
+    assert index_document(document_id=document.pk).outcome == "retry_scheduled"
+    document.refresh_from_db()
+    assert document.status == Document.Status.QUEUED
+    assert document.error.startswith("Will retry in")
+
+
+def test_a_url_document_added_in_the_admin_is_queued_for_fetching(
+    admin_client, knowledge_base, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:knowledge_document_add"),
+            {
+                "knowledge_base": knowledge_base.pk,
+                "title": "",
+                "source_kind": "url",
+                "text": "",
+                "source_url": "https://docs.example.com/handbook",
+            },
+        )
+    assert response.status_code == 302
+    document = Document.objects.get()
+    assert (document.source_kind, document.title, document.status) == (
+        Document.SourceKind.URL,
+        "https://docs.example.com/handbook",
+        Document.Status.QUEUED,
+    )
+    assert DBTaskResult.objects.filter(args_kwargs__args=[document.pk]).exists()
+
+
+def test_the_admin_refuses_a_url_that_is_not_http(admin_client, knowledge_base) -> None:
+    response = admin_client.post(
+        reverse("admin:knowledge_document_add"),
+        {
+            "knowledge_base": knowledge_base.pk,
+            "title": "",
+            "source_kind": "url",
+            "text": "",
+            "source_url": "ftp://files.example.com/handbook.pdf",
+        },
+    )
+    assert response.status_code == 200
+    assert not Document.objects.exists()
+    assert "Only http and https URLs can be added" in response.content.decode()

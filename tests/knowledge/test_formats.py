@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from apps.knowledge.ingest import add_upload
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Document
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_upload
 from tests.knowledge.files import docx_bytes, zip_bytes
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def _index(knowledge_base, name: str, data: bytes) -> list[Document]:
     assert all(not o.error for o in outcomes), [o.error for o in outcomes]
     documents = [o.document for o in outcomes if o.document]
     for document in documents:
-        assert ingest_document(document_id=document.pk).outcome == "indexed"
+        assert index_document(document_id=document.pk).outcome == "indexed"
         document.refresh_from_db()
     return documents
 

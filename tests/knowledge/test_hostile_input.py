@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from apps.knowledge.ingest import add_upload, add_url_document
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_upload, add_url_document
 from tests.knowledge.files import docx_bytes, pdf_bytes, zip_bytes
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def healthy(knowledge_base) -> Document:
         filename="healthy.txt",
         data=b"Bike storage is in basement level -1.",
     )
-    assert ingest_document(document_id=outcome.document.pk).outcome == "indexed"
+    assert index_document(document_id=outcome.document.pk).outcome == "indexed"
     return outcome.document
 
 
@@ -45,7 +45,7 @@ def _fail_at_upload(knowledge_base, name: str, data: bytes) -> str:
 def _fail_at_indexing(knowledge_base, name: str, data: bytes) -> str:
     [outcome] = add_upload(knowledge_base=knowledge_base, filename=name, data=data)
     assert outcome.document is not None, outcome.error
-    assert ingest_document(document_id=outcome.document.pk).outcome == "failed"
+    assert index_document(document_id=outcome.document.pk).outcome == "failed"
     outcome.document.refresh_from_db()
     assert outcome.document.status == Document.Status.FAILED
     assert not outcome.document.chunks.exists()
@@ -144,7 +144,7 @@ def test_path_traversal_names_stay_titles_and_nothing_is_written_outside_storage
 def test_html_scripts_are_never_indexed(knowledge_base, healthy) -> None:
     html = b"<html><body><script>fetch('//evil')</script><p onclick=\"steal()\">Visible policy text.</p></body></html>"
     [outcome] = add_upload(knowledge_base=knowledge_base, filename="page.html", data=html)
-    assert ingest_document(document_id=outcome.document.pk).outcome == "indexed"
+    assert index_document(document_id=outcome.document.pk).outcome == "indexed"
     text = outcome.document.chunks.get().text
     assert text == "Visible policy text." and "evil" not in text and "steal" not in text
 
@@ -160,7 +160,7 @@ def test_extraction_over_its_time_limit_is_stopped_and_the_worker_goes_on(
     [outcome] = add_upload(
         knowledge_base=knowledge_base, filename="next.txt", data=b"The next document indexes fine."
     )
-    assert ingest_document(document_id=outcome.document.pk).outcome == "indexed"
+    assert index_document(document_id=outcome.document.pk).outcome == "indexed"
     _unharmed_count = Chunk.objects.filter(document=healthy).count()
     assert _unharmed_count == 1
 
@@ -216,7 +216,7 @@ def site(settings) -> Iterator[str]:
 def _ingest_url(knowledge_base, url: str) -> Document:
     outcome = add_url_document(knowledge_base=knowledge_base, url=url)
     assert outcome.document is not None, outcome.error
-    ingest_document(document_id=outcome.document.pk)
+    index_document(document_id=outcome.document.pk)
     outcome.document.refresh_from_db()
     return outcome.document
 

@@ -8,9 +8,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from apps.knowledge.ingest import add_upload, requeue_stale_documents
+from apps.knowledge import embedding
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.queue import requeue_stale_documents
+from apps.knowledge.uploads import add_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +86,7 @@ def test_reindex_and_delete_act_on_the_document_and_its_chunks(
         knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
     )
     document = outcome.document
-    ingest_document(document_id=document.pk)
+    index_document(document_id=document.pk)
     staff.post(reverse("knowledge:reindex", args=[document.pk]))
     document.refresh_from_db()
     assert document.status == Document.Status.QUEUED and document.indexed_sha256 == ""
@@ -127,7 +129,7 @@ def test_a_document_whose_worker_died_is_queued_again_and_ends_like_a_clean_run(
         knowledge_base=knowledge_base, filename="runbook.md", data=("Step one. " * 400).encode()
     )
     document = outcome.document
-    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    assert index_document(document_id=document.pk).outcome == "indexed"
     clean = list(
         Chunk.objects.filter(document=document).values_list("ordinal", "text", "char_start")
     )
@@ -138,7 +140,7 @@ def test_a_document_whose_worker_died_is_queued_again_and_ends_like_a_clean_run(
         indexed_sha256="",
         updated_at=timezone.now() - timedelta(minutes=10),
     )
-    assert ingest_document(document_id=document.pk).outcome == "indexed"  # the lease has expired
+    assert index_document(document_id=document.pk).outcome == "indexed"  # the lease has expired
     Document.objects.filter(pk=document.pk).update(
         status=Document.Status.PROCESSING,
         indexed_sha256="",
@@ -147,7 +149,7 @@ def test_a_document_whose_worker_died_is_queued_again_and_ends_like_a_clean_run(
     assert requeue_stale_documents() == [document.pk]
     document.refresh_from_db()
     assert document.status == Document.Status.QUEUED
-    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    assert index_document(document_id=document.pk).outcome == "indexed"
     again = list(
         Chunk.objects.filter(document=document).values_list("ordinal", "text", "char_start")
     )
@@ -160,7 +162,7 @@ def test_a_live_worker_keeps_its_document(knowledge_base) -> None:
     )
     Document.objects.filter(pk=outcome.document.pk).update(status=Document.Status.PROCESSING)
     assert requeue_stale_documents() == []
-    assert ingest_document(document_id=outcome.document.pk).outcome == "not_claimed"
+    assert index_document(document_id=outcome.document.pk).outcome == "not_claimed"
 
 
 def test_a_changed_file_under_the_same_name_is_a_new_version_replacing_the_old_chunks(
@@ -171,7 +173,7 @@ def test_a_changed_file_under_the_same_name_is_a_new_version_replacing_the_old_c
         filename="policy.md",
         data=b"# Policy\n\nThe cap is 150 euros.",
     )
-    ingest_document(document_id=first.document.pk)
+    index_document(document_id=first.document.pk)
     old_chunks = set(Chunk.objects.values_list("pk", flat=True))
     [second] = add_upload(
         knowledge_base=knowledge_base,
@@ -181,7 +183,7 @@ def test_a_changed_file_under_the_same_name_is_a_new_version_replacing_the_old_c
     assert second.document.pk == first.document.pk and not second.duplicate
     # Until the new version is indexed, questions still see the old one, whole.
     assert set(Chunk.objects.values_list("pk", flat=True)) == old_chunks
-    assert ingest_document(document_id=second.document.pk).outcome == "indexed"
+    assert index_document(document_id=second.document.pk).outcome == "indexed"
     texts = list(Chunk.objects.values_list("text", flat=True))
     assert Document.objects.count() == 1 and any("180 euros" in t for t in texts)
     assert not any("150 euros" in t for t in texts)
@@ -214,7 +216,7 @@ def test_a_queued_document_that_lost_its_task_is_enqueued_again(knowledge_base) 
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from apps.knowledge.ingest import requeue_orphaned_queued_documents
+    from apps.knowledge.queue import requeue_orphaned_queued_documents
 
     [outcome] = add_upload(
         knowledge_base=knowledge_base, filename="a.txt", data=b"Alpha text here."
@@ -231,20 +233,19 @@ def test_a_queued_document_that_lost_its_task_is_enqueued_again(knowledge_base) 
 def test_an_older_version_finishing_late_does_not_overwrite_the_newer_one(
     knowledge_base, monkeypatch
 ) -> None:
-    from apps.knowledge import pipeline
 
     [first] = add_upload(
         knowledge_base=knowledge_base, filename="p.md", data=b"# P\n\nVersion one text."
     )
-    real_embed = pipeline.create_embeddings
+    real_embed = embedding.create_embeddings
 
     def embed_then_new_version_arrives(texts):
         add_upload(knowledge_base=knowledge_base, filename="p.md", data=b"# P\n\nVersion two text.")
         return real_embed(texts)
 
-    monkeypatch.setattr(pipeline, "create_embeddings", embed_then_new_version_arrives)
-    assert ingest_document(document_id=first.document.pk).outcome == "superseded"
-    monkeypatch.setattr(pipeline, "create_embeddings", real_embed)
+    monkeypatch.setattr(embedding, "create_embeddings", embed_then_new_version_arrives)
+    assert index_document(document_id=first.document.pk).outcome == "superseded"
+    monkeypatch.setattr(embedding, "create_embeddings", real_embed)
     assert not Chunk.objects.exists()
-    assert ingest_document(document_id=first.document.pk).outcome == "indexed"
+    assert index_document(document_id=first.document.pk).outcome == "indexed"
     assert "Version two" in Chunk.objects.get().text

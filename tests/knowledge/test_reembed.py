@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from apps.knowledge.ingest import add_upload
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
 from apps.knowledge.reembed import needs_reembedding
+from apps.knowledge.uploads import add_upload
 from apps.search.retrieval import retrieve
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def base_from_old_model(knowledge_base, alice) -> KnowledgeBase:
         ("bikes.txt", b"Bike storage is in basement level -1, next to the showers."),
     ]:
         [outcome] = add_upload(knowledge_base=knowledge_base, filename=name, data=text)
-        ingest_document(document_id=outcome.document.pk)
+        index_document(document_id=outcome.document.pk)
     # As if indexed by another model: a foreign vector space and name.
     KnowledgeBase.objects.filter(pk=knowledge_base.pk).update(embedding_model="old-model-v1")
     for chunk in Chunk.objects.all():
@@ -46,7 +46,7 @@ def test_new_documents_are_refused_until_the_base_is_reembedded(base_from_old_mo
     [outcome] = add_upload(
         knowledge_base=base_from_old_model, filename="new.txt", data=b"Fresh text about desks."
     )
-    assert ingest_document(document_id=outcome.document.pk).outcome == "failed"
+    assert index_document(document_id=outcome.document.pk).outcome == "failed"
     outcome.document.refresh_from_db()
     assert "re-embed it first" in outcome.document.error
 

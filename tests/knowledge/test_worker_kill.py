@@ -11,8 +11,8 @@ from django.conf import settings as django_settings
 
 from apps.knowledge.chunking import chunk_text
 from apps.knowledge.extract import Extracted
-from apps.knowledge.ingest import add_upload
 from apps.knowledge.models import Chunk, Document
+from apps.knowledge.uploads import add_upload
 from tests.servers import Reply, fake_groq
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 
-from apps.localmodels.rewrite import standalone_question
+from apps.localmodels.rewrite import with_earlier_topic
 
 
 def test_a_short_follow_up_gets_the_topic_of_the_previous_question() -> None:
-    rewritten = standalone_question(["What is the hotel cap in Europe?", "And in North America?"])
+    rewritten = with_earlier_topic(["What is the hotel cap in Europe?", "And in North America?"])
     assert rewritten.startswith("And in North America?")
     assert "hotel" in rewritten and "cap" in rewritten
     assert rewritten.count("America") == 1
@@ -16,11 +16,11 @@ def test_a_short_follow_up_gets_the_topic_of_the_previous_question() -> None:
 
 def test_a_self_contained_question_is_kept_as_asked() -> None:
     question = "How often are company laptops replaced for engineers?"
-    assert standalone_question(["What is the hotel cap in Europe?", question]) == question
+    assert with_earlier_topic(["What is the hotel cap in Europe?", question]) == question
 
 
 def test_pronouns_make_a_question_lean_on_the_conversation() -> None:
-    rewritten = standalone_question(
+    rewritten = with_earlier_topic(
         ["Who approves travel expenses above the limit?", "When does this limit apply to them?"]
     )
     assert "travel" in rewritten and "expenses" in rewritten

@@ -9,9 +9,9 @@ import pytest
 
 from apps.chat.answering import ask
 from apps.chat.models import Message
-from apps.knowledge.ingest import add_file_document
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_file_document
 from apps.modelapi.errors import ModelApiError
 from tests.servers import FakeGroq, Reply, fake_groq
 
@@ -219,7 +219,7 @@ def test_bad_embedding_responses_fail_the_document_without_writing_chunks(
         filename="note.txt",
         data=b"The hotel cap is 180 euros per night.",
     )
-    assert ingest_document(document_id=document.pk).outcome == "failed"
+    assert index_document(document_id=document.pk).outcome == "failed"
     document.refresh_from_db()
     assert document.status == Document.Status.FAILED and reason in document.error
     assert not Chunk.objects.exists()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from apps.knowledge.ingest import add_file_document
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_file_document
 from apps.search.retrieval import retrieve
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def private_base(alice, team_b) -> KnowledgeBase:
     document = add_file_document(
         knowledge_base=kb, filename="vault.txt", data=f"Vault procedures.\n\n{CANARY}".encode()
     )
-    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    assert index_document(document_id=document.pk).outcome == "indexed"
     return kb
 
 

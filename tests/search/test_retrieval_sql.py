@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from apps.knowledge.ingest import add_upload
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Chunk, ChunkLexemes, Document, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_upload
 from apps.search.retrieval import retrieve
 from apps.search.sql import hybrid_candidates, vector_plan
 
@@ -46,7 +46,7 @@ def test_retrieval_works_through_the_hnsw_path_too(knowledge_base, alice, settin
         filename="bikes.txt",
         data=b"Bike storage is in basement level -1.",
     )
-    ingest_document(document_id=outcome.document.pk)
+    index_document(document_id=outcome.document.pk)
     result = retrieve(user=alice, question="Where can I leave my bicycle?")
     assert result.passages and "basement" in result.passages[0].text
 
@@ -81,7 +81,7 @@ def test_text_search_reads_the_lexemes_written_beside_each_chunk(knowledge_base,
         filename="handbook.md",
         data=b"# Parking permits\n\nAsk reception for a zebracode sticker before Friday.\n",
     )
-    ingest_document(document_id=outcome.document.pk)
+    index_document(document_id=outcome.document.pk)
     chunk_ids = set(Chunk.objects.filter(document=outcome.document).values_list("pk", flat=True))
     assert set(ChunkLexemes.objects.values_list("chunk_id", flat=True)) == chunk_ids
     by_word = _text_hits("zebracode", knowledge_base)
@@ -92,7 +92,7 @@ def test_lexemes_go_with_their_chunks_when_a_document_is_deleted(knowledge_base)
     [outcome] = add_upload(
         knowledge_base=knowledge_base, filename="gone.txt", data=b"Temporary words here."
     )
-    ingest_document(document_id=outcome.document.pk)
+    index_document(document_id=outcome.document.pk)
     assert ChunkLexemes.objects.exists()
     outcome.document.delete()
     assert not ChunkLexemes.objects.exists()
@@ -106,6 +106,6 @@ def test_words_of_the_document_title_find_its_passages_by_text(knowledge_base) -
         text="Book every flight through the portal and keep the receipts.",
         mime_type="text/plain",
     )
-    ingest_document(document_id=document.pk)
+    index_document(document_id=document.pk)
     found = _text_hits("zanzibar", knowledge_base)
     assert found == set(Chunk.objects.filter(document=document).values_list("pk", flat=True))

@@ -17,10 +17,10 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.chat.models import Message
-from apps.knowledge.ingest import add_file_document
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Chunk, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
-from apps.search import passages
+from apps.knowledge.uploads import add_file_document
+from apps.search import retrieval
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ QUESTION = "What is the vault code word?"
 
 def _indexed(knowledge_base: KnowledgeBase, name: str, text: str) -> None:
     document = add_file_document(knowledge_base=knowledge_base, filename=name, data=text.encode())
-    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    assert index_document(document_id=document.pk).outcome == "indexed"
 
 
 @pytest.fixture
@@ -56,14 +56,14 @@ def bases(alice, group_b) -> dict[str, KnowledgeBase]:
 def retrieved_chunk_ids(monkeypatch) -> list[int]:
     """Every chunk id the retrieval SQL returns, however the question came in."""
     seen: list[int] = []
-    original = passages.hybrid_candidates
+    original = retrieval.hybrid_candidates
 
-    def spy(**kwargs: Any) -> list[passages.Candidate]:
+    def spy(**kwargs: Any) -> list[retrieval.Candidate]:
         candidates = original(**kwargs)
         seen.extend(c.chunk_id for c in candidates)
         return candidates
 
-    monkeypatch.setattr(passages, "hybrid_candidates", spy)
+    monkeypatch.setattr(retrieval, "hybrid_candidates", spy)
     return seen
 
 
@@ -115,7 +115,9 @@ def test_outside_group_b_the_canary_is_on_no_surface(
 ) -> None:
     client.force_login(bob)
     _assert_sealed(client, bob, retrieved_chunk_ids)
-    direct = passages.retrieve(user=bob, question=QUESTION, knowledge_base_ids=[bases["secret"].pk])
+    direct = retrieval.retrieve(
+        user=bob, question=QUESTION, knowledge_base_ids=[bases["secret"].pk]
+    )
     assert direct.passages == []
 
 
@@ -153,4 +155,4 @@ def test_a_deactivated_user_is_signed_out_and_reads_nothing_on_the_next_question
     search = client.get(reverse("search:search"), {"q": QUESTION})
     assert search.status_code == 302 and CANARY not in search.content.decode()
     assert retrieved_chunk_ids == []
-    assert passages.retrieve(user=bob, question=QUESTION).passages == []
+    assert retrieval.retrieve(user=bob, question=QUESTION).passages == []

@@ -16,9 +16,9 @@ from django.utils.html import escape
 
 from apps.chat.citations import render_answer
 from apps.chat.models import Conversation, Message
-from apps.knowledge.ingest import add_file_document
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Document, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_file_document
 from tests.security.inert import elements, problems
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def _document(base: KnowledgeBase, title: str, text: str) -> Document:
     document = add_file_document(
         knowledge_base=base, filename=f"{title}.txt", data=text.encode(), title=title
     )
-    assert ingest_document(document_id=document.pk).outcome == "indexed"
+    assert index_document(document_id=document.pk).outcome == "indexed"
     return document
 
 

@@ -19,9 +19,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from apps.knowledge.ingest import add_upload, add_url_document
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Document, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_upload, add_url_document
 from tests.knowledge.files import zip_bytes
 from tests.security.inert import elements, problems
 
@@ -161,7 +161,7 @@ def sends(monkeypatch) -> list[str]:
 def _ingest_url(knowledge_base: KnowledgeBase, url: str) -> Document:
     outcome = add_url_document(knowledge_base=knowledge_base, url=url)
     assert outcome.document is not None, outcome.error
-    ingest_document(document_id=outcome.document.pk)
+    index_document(document_id=outcome.document.pk)
     outcome.document.refresh_from_db()
     return outcome.document
 

@@ -16,11 +16,11 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.chat import answering
-from apps.chat.answering import SYSTEM_PROMPT
 from apps.chat.models import Message
-from apps.knowledge.ingest import add_file_document
+from apps.chat.prompts import SYSTEM_PROMPT
+from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Document, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.uploads import add_file_document
 from tests.security.inert import elements, links, problems
 from tests.servers import Reply, fake_groq
 
@@ -50,7 +50,7 @@ def injected_base(alice) -> KnowledgeBase:
     base = KnowledgeBase.objects.create(name="Injected", owner=alice, shared_with_all=True)
     for name, text in INJECTED.items():
         document = add_file_document(knowledge_base=base, filename=name, data=text.encode())
-        assert ingest_document(document_id=document.pk).outcome == "indexed"
+        assert index_document(document_id=document.pk).outcome == "indexed"
     Document.objects.filter(title="meals.md").update(source_url=SOURCE_URL)
     return base
 

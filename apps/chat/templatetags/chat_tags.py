@@ -19,19 +19,24 @@ def answer_html(message: Message) -> SafeString:
 
 @register.filter
 def sources(message: Message) -> list[dict[str, Any]]:
-    """Each cited passage once, with the words of the statements citing it highlighted."""
+    """Each cited passage once, with the words of the statements citing it highlighted and
+    the ``kinds`` of the citations naming it (``file_citation``, ``url_citation``, …)."""
     cited_words: dict[int, list[str]] = {}
+    kinds: dict[int, set[str]] = {}
     for citation in message.citation_list:
+        number = int(citation["number"])
         start, end = int(citation.get("start", 0)), int(citation.get("end", 0))
-        cited_words.setdefault(int(citation["number"]), []).append(message.content[start:end])
+        cited_words.setdefault(number, []).append(message.content[start:end])
+        kinds.setdefault(number, set()).add(str(citation.get("kind", "")))
     return [
         {
             **source,
             "highlighted": highlight(
                 str(source.get("text", "")),
                 " ".join(cited_words.get(int(source["number"]), [])),
-                size=None,
+                excerpt=False,
             ),
+            "kinds": sorted(kinds.get(int(source["number"]), set())),
         }
         for source in unique_sources(message.citation_list)
     ]

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from apps.knowledge.ingest import requeue_orphaned_queued_documents, requeue_stale_documents
+from apps.knowledge.queue import requeue_orphaned_queued_documents, requeue_stale_documents
 
 
 def sweep_interval_seconds() -> float:

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.knowledge.demo import ensure_demo_world
-from apps.knowledge.pipeline import ingest_document
+from apps.knowledge.indexing import index_document
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         world = ensure_demo_world()
         if options["ingest_now"]:
             for document in world.documents:
-                result = ingest_document(document_id=document.pk)
+                result = index_document(document_id=document.pk)
                 self.stdout.write(f"  {document.title}: {result.outcome}")
         ready = sum(1 for d in world.documents if d.status == d.Status.READY)
         pending = len(world.documents) - ready

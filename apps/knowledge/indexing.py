@@ -1,4 +1,4 @@
-"""Indexing one document: fetch or read → extract (isolated) → chunk → embed → store.
+"""Indexing one document: read or fetch → extract (isolated) → chunk → embed → store.
 
 Failures are recorded on the row: a bad file fails the document with a readable
 reason; a model-server failure that may pass schedules a later retry. New chunks
@@ -16,19 +16,21 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from apps.knowledge.chunking import ChunkDraft, chunk_text
+from apps.knowledge.embedding import embed_inputs, embedding_input
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import MIME_HTML, MIME_ZIP, Extracted, detect_mime_type
 from apps.knowledge.fetch import fetch_url
-from apps.knowledge.ingest import claim_document, enqueue_ingestion, sha256_hex
 from apps.knowledge.models import (
     VECTOR_DIMENSIONS,
     Chunk,
     ChunkLexemes,
     Document,
     KnowledgeBase,
+    sha256_hex,
 )
+from apps.knowledge.queue import claim_document, enqueue_indexing
 from apps.knowledge.sandbox import extract_isolated
-from apps.modelapi.client import create_embeddings, embeddings_endpoint
+from apps.modelapi.client import embeddings_endpoint
 from apps.modelapi.errors import ModelApiError
 
 logger = logging.getLogger(__name__)
@@ -46,12 +48,6 @@ class IngestResult:
     chunk_count: int = 0
 
 
-def embedding_input(draft: ChunkDraft, *, title: str) -> str:
-    """What is embedded for a chunk: its text with the document title and section for context."""
-    context = " — ".join(part for part in (title, draft.heading) if part)
-    return f"{context}\n{draft.text}" if context else draft.text
-
-
 def retry_delay_seconds(attempt: int) -> float:
     """30 s, 60 s, 120 s, … capped at 10 minutes: long enough for a model server to recover."""
     return float(min(settings.INGEST_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), 600))
@@ -64,8 +60,29 @@ def schedule_retry(document: Document, error: ModelApiError) -> IngestResult:
         return IngestResult("failed")
     delay = retry_delay_seconds(document.attempts)
     document.mark_waiting(f"Will retry in {delay:.0f} s: {error.user_message}")
-    enqueue_ingestion(document_id=document.pk, delay_seconds=delay)
+    enqueue_indexing(document_id=document.pk, delay_seconds=delay)
     return IngestResult("retry_scheduled")
+
+
+def fetch_page(document: Document) -> bytes:
+    """Fetch a URL document now (every hop checked) and keep the page as its file."""
+    document.set_progress(Document.Stage.FETCHING)
+    fetched = fetch_url(
+        document.source_url,
+        max_bytes=settings.URL_FETCH_MAX_BYTES,
+        timeout=settings.URL_FETCH_TIMEOUT_SECONDS,
+        max_redirects=settings.URL_FETCH_MAX_REDIRECTS,
+        allowed_private=frozenset(settings.URL_FETCH_ALLOWED_PRIVATE_HOSTS),
+    )
+    if "html" in fetched.content_type or not fetched.content_type:
+        document.mime_type = MIME_HTML
+    else:
+        document.mime_type = detect_mime_type(fetched.data, fetched.url)
+    if document.mime_type == MIME_ZIP:
+        raise ExtractionError("The URL points to an archive; upload it as a file instead.")
+    document.file.save("page.html", ContentFile(fetched.data), save=False)
+    document.save(update_fields=["file", "mime_type", "updated_at"])
+    return fetched.data
 
 
 def read_content(document: Document) -> bytes:
@@ -73,50 +90,55 @@ def read_content(document: Document) -> bytes:
     if document.source_kind == Document.SourceKind.TEXT:
         return document.text.encode("utf-8")
     if document.source_kind == Document.SourceKind.URL:
-        document.set_progress(Document.Stage.FETCHING)
-        fetched = fetch_url(
-            document.source_url,
-            max_bytes=settings.URL_FETCH_MAX_BYTES,
-            timeout=settings.URL_FETCH_TIMEOUT_SECONDS,
-            max_redirects=settings.URL_FETCH_MAX_REDIRECTS,
-            allowed_private=frozenset(settings.URL_FETCH_ALLOWED_PRIVATE_HOSTS),
-        )
-        if "html" in fetched.content_type or not fetched.content_type:
-            document.mime_type = MIME_HTML
-        else:
-            document.mime_type = detect_mime_type(fetched.data, fetched.url)
-        if document.mime_type == MIME_ZIP:
-            raise ExtractionError("The URL points to an archive; upload it as a file instead.")
-        document.file.save("page.html", ContentFile(fetched.data), save=False)
-        document.save(update_fields=["file", "mime_type", "updated_at"])
-        return fetched.data
+        return fetch_page(document)
     with document.file.open("rb") as handle:
         return bytes(handle.read())
 
 
-def _extract(data: bytes, mime_type: str) -> Extracted:
-    return extract_isolated(
+def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
+    """Text with structure (in the isolated child), cut into chunks; a URL takes its title."""
+    if not document.mime_type:
+        document.mime_type = detect_mime_type(data, document.file.name or document.title)
+    document.set_progress(Document.Stage.EXTRACTING)
+    extracted: Extracted = extract_isolated(
         data,
-        mime_type,
+        document.mime_type,
         timeout=settings.EXTRACT_TIMEOUT_SECONDS,
         memory_mb=settings.EXTRACT_MEMORY_MB,
         max_expanded_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES,
     )
+    drafts = chunk_text(
+        extracted,
+        target_tokens=settings.CHUNK_TARGET_TOKENS,
+        overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
+    )
+    if not drafts:
+        raise ExtractionError("No extractable text: the document is empty once read.")
+    if extracted.title and document.source_kind == Document.SourceKind.URL:
+        document.title = " ".join(extracted.title.split())[:500]
+    return drafts
 
 
-def _embed_with_progress(document: Document, drafts: list[ChunkDraft]) -> list[list[float]]:
+def embed_drafts(document: Document, drafts: list[ChunkDraft]) -> list[list[float]]:
     """Embed batch by batch, recording progress (and so the heartbeat) after each."""
-    inputs = [embedding_input(d, title=document.title) for d in drafts]
-    batch = max(1, int(settings.EMBEDDING_BATCH_SIZE))
-    vectors: list[list[float]] = []
+    inputs = [embedding_input(title=document.title, heading=d.heading, text=d.text) for d in drafts]
     document.set_progress(Document.Stage.EMBEDDING, 0, len(inputs))
-    for start in range(0, len(inputs), batch):
-        vectors.extend(create_embeddings(inputs[start : start + batch]))
-        document.set_progress(Document.Stage.EMBEDDING, len(vectors), len(inputs))
-    return vectors
+    return embed_inputs(
+        inputs,
+        progress=lambda done, total: document.set_progress(Document.Stage.EMBEDDING, done, total),
+    )
 
 
-def ingest_document(*, document_id: int) -> IngestResult:
+def is_unchanged(document: Document, digest: str, model_name: str) -> bool:
+    """Same content, same embedding model, chunks in place: nothing to compute."""
+    return (
+        digest == document.indexed_sha256
+        and model_name == document.indexed_embedding_model
+        and document.chunks.exists()
+    )
+
+
+def index_document(*, document_id: int) -> IngestResult:
     """Index one document. Safe to run twice; failures are recorded on the row."""
     if not claim_document(document_id=document_id):
         return IngestResult("not_claimed")
@@ -125,32 +147,15 @@ def ingest_document(*, document_id: int) -> IngestResult:
     try:
         data = read_content(document)
         digest = sha256_hex(data)
-        if (
-            digest == document.indexed_sha256
-            and model_name == document.indexed_embedding_model
-            and document.chunks.exists()
-        ):
+        if is_unchanged(document, digest, model_name):
             document.mark_ready(
                 chunk_count=document.chunks.count(), sha256=digest, embedding_model=model_name
             )
             return IngestResult("unchanged", document.chunk_count)
-        if not document.mime_type:
-            document.mime_type = detect_mime_type(data, document.file.name or document.title)
-        document.set_progress(Document.Stage.EXTRACTING)
-        extracted = _extract(data, document.mime_type)
-        drafts = chunk_text(
-            extracted,
-            target_tokens=settings.CHUNK_TARGET_TOKENS,
-            overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
-        )
-        if not drafts:
-            raise ExtractionError("No extractable text: the document is empty once read.")
-        if extracted.title and document.source_kind == Document.SourceKind.URL:
-            document.title = " ".join(extracted.title.split())[:500]
-        vectors = _embed_with_progress(document, drafts)
-        _check_dimensions(vectors)
+        drafts = extract_and_chunk(document, data)
+        vectors = embed_drafts(document, drafts)
         document.set_progress(Document.Stage.STORING, len(drafts), len(drafts))
-        _store_chunks(
+        store_chunks(
             document=document, drafts=drafts, vectors=vectors, sha256=digest, model_name=model_name
         )
     except Superseded:
@@ -163,24 +168,28 @@ def ingest_document(*, document_id: int) -> IngestResult:
         logger.warning("embedding failed for document %s: %s", document_id, exc)
         return schedule_retry(document, exc)
     except Exception as exc:
-        logger.exception("ingestion of document %s failed", document_id)
+        logger.exception("indexing of document %s failed", document_id)
         document.mark_failed(f"Internal error while indexing ({type(exc).__name__}).")
         return IngestResult("failed")
     return IngestResult("indexed", len(drafts))
 
 
-def _check_dimensions(vectors: list[list[float]]) -> None:
-    for vector in vectors:
-        if len(vector) != VECTOR_DIMENSIONS:
-            raise ModelApiError(
-                f"the embedding model returned {len(vector)} dimensions; "
-                f"this database stores {VECTOR_DIMENSIONS}",
-                endpoint="embeddings",
-                retryable=False,
-            )
+def record_embedding_model(knowledge_base: KnowledgeBase, model_name: str) -> None:
+    """The first vectors of a base fix its model; another model's vectors are refused."""
+    if not knowledge_base.embedding_model:
+        knowledge_base.embedding_model = model_name
+        knowledge_base.embedding_dimensions = VECTOR_DIMENSIONS
+        knowledge_base.save(update_fields=["embedding_model", "embedding_dimensions"])
+    elif knowledge_base.embedding_model != model_name:
+        raise ModelApiError(
+            f"this knowledge base is indexed with {knowledge_base.embedding_model}, "
+            f"not {model_name}; re-embed it first",
+            endpoint="embeddings",
+            retryable=False,
+        )
 
 
-def _store_chunks(
+def store_chunks(
     *,
     document: Document,
     drafts: list[ChunkDraft],
@@ -194,17 +203,7 @@ def _store_chunks(
         if locked.source_kind == Document.SourceKind.FILE and locked.sha256 != sha256:
             raise Superseded()
         knowledge_base = KnowledgeBase.objects.select_for_update().get(pk=locked.knowledge_base_id)
-        if not knowledge_base.embedding_model:
-            knowledge_base.embedding_model = model_name
-            knowledge_base.embedding_dimensions = VECTOR_DIMENSIONS
-            knowledge_base.save(update_fields=["embedding_model", "embedding_dimensions"])
-        elif knowledge_base.embedding_model != model_name:
-            raise ModelApiError(
-                f"this knowledge base is indexed with {knowledge_base.embedding_model}, "
-                f"not {model_name}; re-embed it first",
-                endpoint="embeddings",
-                retryable=False,
-            )
+        record_embedding_model(knowledge_base, model_name)
         Chunk.objects.filter(document=locked).delete()
         chunks = Chunk.objects.bulk_create(
             Chunk(

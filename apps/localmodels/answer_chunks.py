@@ -20,13 +20,6 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
-def _annotation(document_id: str, start: int, end: int) -> dict[str, Any]:
-    return {
-        "type": "document_citation",
-        "document_citation": {"document_id": document_id, "start_index": start, "end_index": end},
-    }
-
-
 def stream_answer(
     answer: Answer,
     *,
@@ -59,9 +52,7 @@ def stream_answer(
         delta: dict[str, Any] = {"content": text}
         done = [c for c in pending if c.end_index <= sent]
         if done:
-            delta["annotations"] = [
-                _annotation(c.document_id, c.start_index, c.end_index) for c in done
-            ]
+            delta["annotations"] = [c.annotation() for c in done]
             pending = pending[len(done) :]
         yield chunk(delta)
     yield chunk({}, "stop", x_groq={"id": request_id, "usage": usage})

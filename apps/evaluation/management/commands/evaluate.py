@@ -8,9 +8,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.evaluation.beir import DatasetError, load_beir
+from apps.evaluation.errors import EvaluationError
+from apps.evaluation.report import format_table
+from apps.evaluation.runner import DEFAULT_DEPTH, evaluate
 from apps.modelapi.errors import ModelApiError
-from apps.search.beir import DatasetError, load_beir
-from apps.search.evaluation import DEFAULT_DEPTH, EvaluationError, evaluate, format_table
 
 
 class Command(BaseCommand):

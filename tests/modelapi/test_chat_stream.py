@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from apps.modelapi.errors import ModelApiError
-from apps.modelapi.streaming import (
+from apps.modelapi.chat_stream import (
     StreamDelta,
     StreamedMessage,
     StreamEnd,
@@ -17,6 +16,7 @@ from apps.modelapi.streaming import (
     split_think,
     stream_chat_completion,
 )
+from apps.modelapi.errors import ModelApiError
 from apps.modelapi.transport import Endpoint
 from tests.servers import FakeGroq, Reply, fake_groq
 

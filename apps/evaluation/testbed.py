@@ -2,7 +2,7 @@
 
 Each corpus entry becomes one text document (title = the entry's title, body = its text),
 created the way the admin creates a typed-text document, then indexed by the real
-``ingest_document``: extraction in the sandboxed child, chunking, embedding over HTTP
+``index_document``: extraction in the sandboxed child, chunking, embedding over HTTP
 through the configured server, storing. The base is named after the data set and the
 hash of its corpus, so a kept base is found and reused instead of embedded again.
 """
@@ -18,18 +18,14 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db import connection
 
-from apps.knowledge.ingest import sha256_hex
-from apps.knowledge.models import Document, KnowledgeBase
-from apps.knowledge.pipeline import ingest_document
+from apps.evaluation.beir import BeirDataset, CorpusEntry
+from apps.evaluation.errors import EvaluationError
+from apps.knowledge.indexing import index_document
+from apps.knowledge.models import Document, KnowledgeBase, sha256_hex
 from apps.modelapi.client import embeddings_endpoint
-from apps.search.beir import BeirDataset, CorpusEntry
 
 EVALUATION_USER = "evaluation"
 Progress = Callable[[str], None]
-
-
-class EvaluationError(Exception):
-    """The evaluation cannot give honest figures (documents failed, reranker missing…)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +102,7 @@ def _find_or_create_base(dataset: BeirDataset) -> tuple[KnowledgeBase, bool]:
 
 def _ingest_inline(document_ids: list[int], report: Callable[[str], None]) -> None:
     for document_id in document_ids:
-        report(ingest_document(document_id=document_id).outcome)
+        report(index_document(document_id=document_id).outcome)
 
 
 def _ingest_threads(document_ids: list[int], workers: int, report: Callable[[str], None]) -> None:
@@ -121,7 +117,7 @@ def _ingest_threads(document_ids: list[int], workers: int, report: Callable[[str
                     document_id = next(pending, None)
                 if document_id is None:
                     return
-                outcome = ingest_document(document_id=document_id).outcome
+                outcome = index_document(document_id=document_id).outcome
                 with lock:
                     report(outcome)
         finally:

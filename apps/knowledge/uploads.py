@@ -1,37 +1,28 @@
-"""Adding to a knowledge base: uploads (files, archives), URLs, deletion, and the queue.
+"""What staff add to a knowledge base: files (archives expanded), URLs; and deletion.
 
-Writes happen here; the indexing steps themselves live in ``pipeline``. Each step
-is safe to run twice: a document is claimed by a conditional UPDATE and tasks are
-enqueued only once the transaction that created their row has committed.
+Every upload is checked (size, type from the content) before anything is stored; a stored
+document is queued (``queue``) and indexed by a worker (``indexing``). Identical content is
+never stored twice; new content under the name of an existing file is a new version of it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
 
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import MIME_ZIP, SUPPORTED_MIME_TYPES, detect_mime_type
 from apps.knowledge.fetch import parse_target
 from apps.knowledge.formats import ArchiveLimits, expand_zip
-from apps.knowledge.models import Document, KnowledgeBase
-
-logger = logging.getLogger(__name__)
-
-
-def processing_lease() -> timedelta:
-    """A document in "processing" whose heartbeat (progress write) is older than this lost
-    its worker (killed, machine gone): it may be claimed again."""
-    return timedelta(seconds=settings.INGEST_LEASE_SECONDS)
+from apps.knowledge.models import Document, KnowledgeBase, sha256_hex
+from apps.knowledge.queue import enqueue_indexing
 
 
 class UploadRejected(Exception):
@@ -46,10 +37,6 @@ class UploadOutcome:
     document: Document | None
     error: str = ""
     duplicate: bool = False
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def validate_upload(*, data: bytes, filename: str) -> str:
@@ -69,7 +56,7 @@ def validate_upload(*, data: bytes, filename: str) -> str:
     return mime_type
 
 
-def _title_from_name(name: str) -> str:
+def title_from_name(name: str) -> str:
     """The uploaded name, kept only as a title (storage names are generated)."""
     cleaned = " ".join(name.replace("\x00", "").replace("\\", "/").split()) or "untitled"
     return cleaned[:500]
@@ -91,7 +78,7 @@ def add_file_document(
     existing = Document.objects.filter(knowledge_base=knowledge_base, sha256=digest).first()
     if existing is not None:
         return existing
-    title = _title_from_name(title or filename)
+    title = title_from_name(title or filename)
     document = Document.objects.filter(
         knowledge_base=knowledge_base, source_kind=Document.SourceKind.FILE, title=title
     ).first()
@@ -102,16 +89,14 @@ def add_file_document(
         )
     document.mime_type = mime_type
     document.sha256 = digest
-    document.status = Document.Status.QUEUED
-    document.error = ""
-    document.attempts = 0
+    document.reset_for_indexing()
     stored_name = PurePosixPath(filename.replace("\\", "/")).name or "file"
     document.file.save(stored_name, ContentFile(data), save=False)
     document.save()
     if old_file:
         storage = document.file.storage
         transaction.on_commit(lambda: storage.delete(old_file))
-    enqueue_ingestion(document_id=document.pk)
+    enqueue_indexing(document_id=document.pk)
     return document
 
 
@@ -164,16 +149,36 @@ def add_url_document(*, knowledge_base: KnowledgeBase, url: str) -> UploadOutcom
         source_url=url,
         mime_type="",
     )
-    enqueue_ingestion(document_id=document.pk)
+    enqueue_indexing(document_id=document.pk)
     return UploadOutcome(url, document)
 
 
-def request_reindex(*, document: Document) -> None:
-    """Index again from the stored content (URLs are fetched again)."""
-    Document.objects.filter(pk=document.pk).update(
-        status=Document.Status.QUEUED, indexed_sha256="", error="", stage="", attempts=0
-    )
-    enqueue_ingestion(document_id=document.pk)
+def add_batch(
+    *, knowledge_base: KnowledgeBase, files: Sequence[UploadedFile[Any]], urls: Sequence[str]
+) -> list[UploadOutcome]:
+    """One submission of the upload form (or the API): any number of files, each checked, and
+    URLs (blank lines ignored), within the per-upload limits; an outcome for every item."""
+    urls = [url.strip() for url in urls if url.strip()]
+    outcomes: list[UploadOutcome] = []
+    if len(files) > settings.MAX_FILES_PER_UPLOAD:
+        message = f"At most {settings.MAX_FILES_PER_UPLOAD} files at once."
+        outcomes.append(UploadOutcome("upload", None, message))
+        files = []
+    if len(urls) > settings.MAX_URLS_PER_UPLOAD:
+        message = f"At most {settings.MAX_URLS_PER_UPLOAD} URLs at once."
+        outcomes.append(UploadOutcome("urls", None, message))
+        urls = []
+    for upload in files:
+        name = upload.name or "file"
+        if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
+            message = (
+                f"{name} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}."
+            )
+            outcomes.append(UploadOutcome(name, None, message))
+            continue
+        outcomes += add_upload(knowledge_base=knowledge_base, filename=name, data=upload.read())
+    outcomes += [add_url_document(knowledge_base=knowledge_base, url=url) for url in urls]
+    return outcomes
 
 
 def delete_document(*, document: Document) -> None:
@@ -183,85 +188,3 @@ def delete_document(*, document: Document) -> None:
         document.delete()
         if name:
             transaction.on_commit(lambda: storage.delete(name))
-
-
-def enqueue_ingestion(*, document_id: int, delay_seconds: float = 0.0) -> None:
-    """Queue ingestion once the current transaction commits, optionally later."""
-    from apps.knowledge.tasks import ingest_document_task
-
-    task = ingest_document_task
-    if delay_seconds > 0:
-        task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
-    transaction.on_commit(lambda: task.enqueue(document_id))
-
-
-def claim_document(*, document_id: int) -> bool:
-    """Atomically move a document to ``processing``; False if a live worker holds it."""
-    stale = timezone.now() - processing_lease()
-    claimable = ~Q(status=Document.Status.PROCESSING) | Q(updated_at__lt=stale)
-    updated = Document.objects.filter(claimable, pk=document_id).update(
-        status=Document.Status.PROCESSING,
-        attempts=F("attempts") + 1,
-        stage="",
-        progress_done=0,
-        progress_total=0,
-        updated_at=timezone.now(),
-    )
-    return updated == 1
-
-
-def requeue_orphaned_queued_documents() -> list[int]:
-    """Queued documents with no pending task (lost between enqueue and claim) get one."""
-    from django_tasks_db.models import DBTaskResult
-
-    from apps.knowledge.tasks import ingest_document_task
-
-    stale = timezone.now() - processing_lease()
-    queued = list(
-        Document.objects.filter(status=Document.Status.QUEUED, updated_at__lt=stale).values_list(
-            "pk", flat=True
-        )
-    )
-    if not queued:
-        return []
-    pending = DBTaskResult.objects.filter(
-        status__in=["READY", "RUNNING"], task_path=ingest_document_task.module_path
-    ).values_list("args_kwargs", flat=True)
-    waiting = {args["args"][0] for args in pending if args.get("args")}
-    orphans = [pk for pk in queued if pk not in waiting]
-    for document_id in orphans:
-        logger.warning("document %s was queued without a task; enqueued again", document_id)
-        Document.objects.filter(pk=document_id).update(updated_at=timezone.now())
-        enqueue_ingestion(document_id=document_id)
-    return orphans
-
-
-def requeue_stale_documents() -> list[int]:
-    """Documents whose worker died mid-way go back to the queue; returns their ids."""
-    stale = timezone.now() - processing_lease()
-    ids = list(
-        Document.objects.filter(
-            status=Document.Status.PROCESSING, updated_at__lt=stale
-        ).values_list("pk", flat=True)
-    )
-    for document_id in ids:
-        with transaction.atomic():
-            stuck = Document.objects.filter(
-                pk=document_id, status=Document.Status.PROCESSING, updated_at__lt=stale
-            )
-            gave_up = stuck.filter(attempts__gte=settings.INGEST_MAX_ATTEMPTS).update(
-                status=Document.Status.FAILED,
-                stage="",
-                error=(
-                    f"Gave up after {settings.INGEST_MAX_ATTEMPTS} attempts: the worker stopped "
-                    "while indexing this document each time (out of memory?)."
-                ),
-                updated_at=timezone.now(),
-            )
-            if gave_up:
-                logger.error("document %s killed its worker repeatedly; failed", document_id)
-                continue
-            if stuck.update(status=Document.Status.QUEUED, stage="", updated_at=timezone.now()):
-                logger.warning("document %s lost its worker; queued again", document_id)
-                enqueue_ingestion(document_id=document_id)
-    return ids

@@ -1,0 +1,62 @@
+"""The ask pipeline's events as Server-Sent Events, for the page's script (static/js/ask.js).
+
+``meta`` (passages found), ``delta`` (answer text as it arrives), ``citation`` (a marker,
+as soon as its annotation arrives), ``done`` (the stored answer, rendered), ``error`` (a
+sentence for the user and the text that had arrived; nothing was stored). Closing the
+response (the stop button) closes the pipeline and with it the upstream request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterator
+from contextlib import closing
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from apps.chat.events import AnswerEvent, CitationAdded, Finished, Retrieved, TextDelta
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def render_event(event: AnswerEvent) -> bytes:
+    """One pipeline event as one Server-Sent Event."""
+    if isinstance(event, Retrieved):
+        return sse(
+            "meta",
+            {
+                "passages": len(event.retrieval.passages),
+                "note": event.retrieval.note,
+                "search_query": event.search_query,
+            },
+        )
+    if isinstance(event, TextDelta):
+        return sse("delta", {"text": event.text})
+    if isinstance(event, CitationAdded):
+        cited = event.citation
+        return sse(
+            "citation",
+            {"number": event.number, "end": cited.end, "title": cited.title, "page": cited.page},
+        )
+    if isinstance(event, Finished):
+        conversation, message = event.outcome.conversation, event.outcome.message
+        return sse(
+            "done",
+            {
+                "conversation_url": reverse("chat:conversation", args=[conversation.pk]),
+                "message_id": message.pk,
+                "html": render_to_string("chat/_message.html", {"message": message}),
+            },
+        )
+    return sse("error", {"message": event.message, "partial": event.partial})
+
+
+def sse_stream(events: Generator[AnswerEvent, None, None]) -> Iterator[bytes]:
+    """The events as SSE bytes; closing this stream closes ``events``."""
+    with closing(events):
+        for event in events:
+            yield render_event(event)

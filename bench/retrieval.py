@@ -65,7 +65,7 @@ from pgvector.django import HnswIndex  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from apps.knowledge.models import Chunk, Document, KnowledgeBase  # noqa: E402
-from apps.search import retrieval  # noqa: E402
+from apps.search import sql as retrieval_sql  # noqa: E402
 from apps.search.sql import VectorPlan, hybrid_candidates, vector_plan  # noqa: E402
 
 DIM = 384
@@ -261,7 +261,7 @@ def reset_tables() -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE knowledge_chunk, knowledge_document, knowledge_knowledgebase_groups, "
-            "knowledge_knowledgebase RESTART IDENTITY CASCADE"
+            "knowledge_knowledgebase, knowledge_lexicalposting RESTART IDENTITY CASCADE"
         )
     owner, _ = User.objects.get_or_create(username="bench")
     main = KnowledgeBase.objects.create(name="bench main (90%)", owner=owner)
@@ -272,7 +272,7 @@ def reset_tables() -> tuple[int, int]:
 def drop_chunk_indexes(conn: psycopg.Connection[Any]) -> None:
     for name in (
         "chunk_embedding_hnsw",
-        "chunk_lexemes_gin",
+        "chunk_lexemes_gin_legacy",
         "chunk_kb_idx",
         "chunk_lexemes_kb_idx",
     ):
@@ -494,15 +494,47 @@ def _atomic() -> Iterator[None]:
         yield
 
 
+# The lexical half before BM25 (GIN + ts_rank over OR-ed lexemes), timed beside the new one
+# with --compare-ts-rank: the same queries, scope and limit, in the same run.
+LEGACY_TEXT_SQL = """
+WITH query AS (
+    SELECT NULLIF(replace(plainto_tsquery('english', %(qtext)s)::text, ' & ', ' | '), '')::tsquery AS q
+)
+SELECT c.chunk_id, row_number() OVER (ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id)
+FROM knowledge_chunklexemes c, query
+WHERE c.knowledge_base_id = ANY(%(kb_ids)s) AND c.search_vector @@ query.q
+ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id
+LIMIT %(k)s
+"""
+
+
+def legacy_text(corpus: Corpus, scope: Scope) -> dict[str, Any]:
+    def run() -> list[float]:
+        timings = []
+        with connection.cursor() as cursor:
+            for text in corpus.query_texts:
+                started = time.perf_counter()
+                params = {"qtext": text, "kb_ids": scope.kb_ids, "k": settings.RETRIEVAL_CANDIDATES}
+                cursor.execute(LEGACY_TEXT_SQL, params)
+                cursor.fetchall()
+                timings.append(time.perf_counter() - started)
+        return timings
+
+    run()
+    out: dict[str, Any] = percentiles(run())
+    out["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    return out
+
+
 def text_selectivity(corpus: Corpus, kb_ids: list[int]) -> dict[str, float]:
-    """How many passages each OR-ed full-text query matches (what the text half must rank)."""
+    """How many passages each OR-ed lexical query matches (what the text half must rank)."""
     counts = []
     with connection.cursor() as cursor:
         for text in corpus.query_texts:
             cursor.execute(
-                "SELECT count(*) FROM knowledge_chunklexemes c WHERE c.knowledge_base_id = ANY(%s) AND "
-                "c.search_vector @@ NULLIF(replace(plainto_tsquery('english', %s)::text, "
-                "' & ', ' | '), '')::tsquery",
+                "SELECT count(DISTINCT p.chunk_id) FROM knowledge_lexicalposting p "
+                "WHERE p.knowledge_base_id = ANY(%s) AND p.term = ANY(ARRAY("
+                "SELECT t.lexeme FROM unnest(to_tsvector('english', %s)) AS t))",
                 [kb_ids, text],
             )
             counts.append(int(cursor.fetchone()[0]))
@@ -531,7 +563,7 @@ def filter_figures(corpus: Corpus, scope: Scope) -> dict[str, Any]:
     out["app_hybrid"] = measure(corpus, scope, "hybrid")
     out["app_text"] = measure(corpus, scope, "text")
     plain = VectorPlan("hnsw", max(int(settings.HNSW_EF_SEARCH), settings.RETRIEVAL_CANDIDATES))
-    with mock.patch.object(retrieval, "vector_plan", return_value=plain):
+    with mock.patch.object(retrieval_sql, "vector_plan", return_value=plain):
         out["plain_hnsw_vector"] = {
             "ef_search": plain.ef_search,
             **measure(corpus, scope, "vector"),
@@ -543,7 +575,7 @@ def filter_figures(corpus: Corpus, scope: Scope) -> dict[str, Any]:
     # Exact ranking of 100k scattered rows takes ~1 s a query here: a sample is enough.
     few = int(corpus.in_filter.sum()) > 20_000
     sample, sample_scope = first_queries(corpus, scope, 20) if few else (corpus, scope)
-    with mock.patch.object(retrieval, "vector_plan", return_value=exact):
+    with mock.patch.object(retrieval_sql, "vector_plan", return_value=exact):
         out["exact_vector"] = measure(sample, sample_scope, "vector", warm=not few)
     return out
 
@@ -637,8 +669,9 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
             doc_ordinal,
         )
         load: dict[str, Any] = {"copy_s": round(time.perf_counter() - started, 2)}
-        # What Chunk.lexemes() writes beside each chunk that the app stores.
-        load["lexemes_s"] = timed(
+        # What Chunk.lexemes() writes beside each chunk that the app stores; the statement
+        # trigger writes the BM25 postings and statistics in the same statement.
+        load["lexemes_and_postings_s"] = timed(
             conn,
             "INSERT INTO knowledge_chunklexemes (chunk_id, knowledge_base_id, search_vector) "
             "SELECT c.id, c.knowledge_base_id, setweight(to_tsvector('english', d.title), 'B') "
@@ -653,12 +686,17 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
             "CREATE INDEX chunk_lexemes_kb_idx ON knowledge_chunklexemes (knowledge_base_id)",
         )
         conn.execute(sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(hnsw_memory(n))))
-        load["gin_index_s"] = timed(
-            conn,
-            "CREATE INDEX chunk_lexemes_gin ON knowledge_chunklexemes USING gin (search_vector)",
-        )
-        load["vacuum_analyze_s"] = timed(conn, "VACUUM ANALYZE knowledge_chunk") + timed(
-            conn, "VACUUM ANALYZE knowledge_chunklexemes"
+        if args.compare_ts_rank:
+            # Only for the side-by-side with the previous lexical half (GIN + ts_rank).
+            load["legacy_gin_index_s"] = timed(
+                conn,
+                "CREATE INDEX chunk_lexemes_gin_legacy ON knowledge_chunklexemes "
+                "USING gin (search_vector)",
+            )
+        load["vacuum_analyze_s"] = (
+            timed(conn, "VACUUM ANALYZE knowledge_chunk")
+            + timed(conn, "VACUUM ANALYZE knowledge_chunklexemes")
+            + timed(conn, "VACUUM ANALYZE knowledge_lexicalposting")
         )
         m, efc = index_params()
         log(f"N={n}: HNSW build m={m} ef_construction={efc}")
@@ -672,9 +710,19 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
         load["lexemes_table_bytes"] = int(
             conn.execute("SELECT pg_table_size('knowledge_chunklexemes')").fetchone()[0]
         )  # type: ignore[index]
-        load["gin_bytes"] = int(
-            conn.execute("SELECT pg_relation_size('chunk_lexemes_gin')").fetchone()[0]
+        load["postings_rows"] = int(
+            conn.execute("SELECT count(*) FROM knowledge_lexicalposting").fetchone()[0]
         )  # type: ignore[index]
+        load["postings_table_bytes"] = int(
+            conn.execute("SELECT pg_table_size('knowledge_lexicalposting')").fetchone()[0]
+        )  # type: ignore[index]
+        load["postings_index_bytes"] = int(
+            conn.execute("SELECT pg_indexes_size('knowledge_lexicalposting')").fetchone()[0]
+        )  # type: ignore[index]
+        if args.compare_ts_rank:
+            load["legacy_gin_bytes"] = int(
+                conn.execute("SELECT pg_relation_size('chunk_lexemes_gin_legacy')").fetchone()[0]
+            )  # type: ignore[index]
         load["toast_bytes"] = int(
             conn.execute(  # type: ignore[index]
                 "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'knowledge_chunk'"
@@ -692,6 +740,9 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
     out["all_readable"] = {
         mode: measure(corpus, everyone, mode) for mode in ("hybrid", "vector", "text")
     }
+    if args.compare_ts_rank:
+        out["legacy_ts_rank_text"] = legacy_text(corpus, everyone)
+        out["legacy_ts_rank_text_filter_10pct"] = legacy_text(corpus, filtered)
     log(f"N={n}: all readable {out['all_readable']}")
     out["explain_hybrid"] = explain(corpus, everyone, "hybrid")
     out["ef_sweep"] = [
@@ -788,13 +839,18 @@ def print_table(sizes: list[dict[str, Any]]) -> None:
             flt["widened_hnsw_vector"],
         )
         _row(s["n"], "10%", "vector exact", "exact", flt["exact_vector"])
+        if "legacy_ts_rank_text" in s:
+            _row(s["n"], "all", "text (old ts_rank)", "gin", s["legacy_ts_rank_text"])
+            _row(s["n"], "10%", "text (old ts_rank)", "gin", s["legacy_ts_rank_text_filter_10pct"])
         if "chroma" in s:
             _row(s["n"], "all", "chroma vector", "hnsw", s["chroma"]["vector"])
     print()
     for s in sizes:
         load = s["load"]
         print(
-            f"N={s['n']}: COPY {load['copy_s']} s, GIN {load['gin_index_s']} s, "
+            f"N={s['n']}: COPY {load['copy_s']} s, lexemes + postings "
+            f"{load['lexemes_and_postings_s']} s ({load['postings_rows']:,} postings, "
+            f"{(load['postings_table_bytes'] + load['postings_index_bytes']) / 2**20:.0f} MiB), "
             f"HNSW m={load['hnsw']['m']} efc={load['hnsw']['ef_construction']} "
             f"{load['hnsw']['seconds']} s {load['hnsw']['size_bytes'] / 2**20:.0f} MiB"
             + (f", Chroma load+index {s['chroma']['load_and_index_s']} s" if "chroma" in s else "")
@@ -862,6 +918,11 @@ def parse_args() -> argparse.Namespace:
         "--merge", action="store_true", help="keep the other sizes already in --out (e.g. add 1M)"
     )
     p.add_argument("--keep", action="store_true", help="keep the bench database")
+    p.add_argument(
+        "--compare-ts-rank",
+        action="store_true",
+        help="also build the old GIN index and time the old ts_rank text query in the same run",
+    )
     return p.parse_args()
 
 

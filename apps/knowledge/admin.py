@@ -4,14 +4,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.postgres.search import SearchVector
+from django.db import DatabaseError, transaction
+from django.db.models import QuerySet, Value
 from django.http import HttpRequest
 
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import MIME_ZIP
 from apps.knowledge.fetch import parse_target
 from apps.knowledge.models import Chunk, Document, KnowledgeBase, sha256_hex
-from apps.knowledge.queue import enqueue_indexing, request_reindex
+from apps.knowledge.queue import enqueue_indexing, enqueue_relexing, request_reindex
 from apps.knowledge.uploads import UploadRejected, validate_upload
 
 
@@ -33,8 +35,35 @@ class ScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+def text_search_config_exists(name: str) -> bool:
+    """Whether the server knows the text-search configuration (an ORM probe: to_tsvector)."""
+    probe = SearchVector(Value("probe"), config=Value(name))
+    try:
+        with transaction.atomic():
+            list(KnowledgeBase.objects.annotate(probe=probe).values_list("probe")[:1])
+    except DatabaseError:
+        return False
+    return True
+
+
+class KnowledgeBaseAdminForm(forms.ModelForm[KnowledgeBase]):
+    class Meta:
+        model = KnowledgeBase
+        fields = ["name", "description", "owner", "shared_with_all", "groups", "language"]
+
+    def clean_language(self) -> str:
+        language = str(self.cleaned_data["language"])
+        if not text_search_config_exists(language):
+            raise forms.ValidationError(
+                "This database server has no unaccent extension, so this language setting is "
+                "not available here; choose “Mixed languages (no stemming)”."
+            )
+        return language
+
+
 @admin.register(KnowledgeBase)
 class KnowledgeBaseAdmin(ScopedAdminMixin, admin.ModelAdmin[KnowledgeBase]):
+    form = KnowledgeBaseAdminForm
     knowledge_base_path = ""
     list_display = ["name", "owner", "shared_with_all", "embedding_model", "created_at"]
     filter_horizontal = ["groups"]
@@ -42,6 +71,14 @@ class KnowledgeBaseAdmin(ScopedAdminMixin, admin.ModelAdmin[KnowledgeBase]):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"owner": request.user.pk}
+
+    def save_model(self, request: HttpRequest, obj: KnowledgeBase, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "language" in form.changed_data:
+            enqueue_relexing(knowledge_base_id=obj.pk)
+            self.message_user(
+                request, f"The text of {obj.name} is being indexed again in its new language."
+            )
 
 
 class DocumentAdminForm(forms.ModelForm[Document]):

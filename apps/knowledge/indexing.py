@@ -220,7 +220,10 @@ def store_chunks(
             )
             for draft, vector in zip(drafts, vectors, strict=True)
         )
-        ChunkLexemes.objects.bulk_create(chunk.lexemes(title=document.title) for chunk in chunks)
+        ChunkLexemes.objects.bulk_create(
+            chunk.lexemes(title=document.title, language=knowledge_base.language)
+            for chunk in chunks
+        )
         locked.title = document.title
         locked.mime_type = document.mime_type
         locked.sha256 = sha256

@@ -11,12 +11,13 @@ from typing import Literal
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, Group
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import F, Q, Value
 from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
+
+from apps.knowledge.lexical import TextSearchLanguage, lexical_text
 
 # Chunk vectors have one fixed width: an HNSW index needs it. Changing the embedding
 # dimension is a migration plus `reembed` (see issue 4), never a silent mix.
@@ -67,6 +68,12 @@ class KnowledgeBase(models.Model):
     )
     groups = models.ManyToManyField(
         Group, blank=True, related_name="knowledge_bases", help_text="Groups that may read it."
+    )
+    language = models.CharField(
+        max_length=32,
+        choices=TextSearchLanguage.choices,
+        default=TextSearchLanguage.ENGLISH,
+        help_text="How words are stemmed for text search (changing it re-indexes the text).",
     )
     embedding_model = models.CharField(max_length=200, blank=True)
     embedding_dimensions = models.PositiveIntegerField(null=True, blank=True)
@@ -315,19 +322,20 @@ class Chunk(models.Model):
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
 
-    def lexemes(self, *, title: str) -> ChunkLexemes:
+    def lexemes(self, *, title: str, language: str = TextSearchLanguage.ENGLISH) -> ChunkLexemes:
         """This chunk's full-text entry (unsaved), written beside it when it is stored.
 
         The document title is there as the embedding input has it (`embedding_input`), weighed
         like the text (B); the section heading weighs A. On SciFact, text-only nDCG@10: no title
         0.570, title B 0.600, title C 0.594, title A 0.559 (BENCHMARKS.md).
         """
+        config = Value(language)
         return ChunkLexemes(
             chunk=self,
             knowledge_base_id=self.knowledge_base_id,
-            search_vector=SearchVector(Value(title), weight="B", config="english")
-            + SearchVector(Value(self.heading), weight="A", config="english")
-            + SearchVector(Value(self.text), weight="B", config="english"),
+            search_vector=SearchVector(Value(lexical_text(title)), weight="B", config=config)
+            + SearchVector(Value(lexical_text(self.heading)), weight="A", config=config)
+            + SearchVector(Value(lexical_text(self.text)), weight="B", config=config),
         )
 
 
@@ -351,10 +359,50 @@ class ChunkLexemes(models.Model):
     search_vector = SearchVectorField()
 
     class Meta:
-        indexes = [
-            GinIndex(name="chunk_lexemes_gin", fields=["search_vector"]),
-            models.Index(fields=["knowledge_base"], name="chunk_lexemes_kb_idx"),
-        ]
+        # No GIN index: matching goes through LexicalPosting, which triggers keep in step.
+        indexes = [models.Index(fields=["knowledge_base"], name="chunk_lexemes_kb_idx")]
 
     def __str__(self) -> str:
         return f"lexemes of chunk {self.chunk_id}"
+
+
+class LexicalPosting(models.Model):
+    """One term of one chunk: what BM25 ranks with (term frequency and chunk length).
+
+    Written and removed only by PostgreSQL triggers on ``knowledge_chunklexemes`` (migration
+    0005), in the statement that writes the lexemes, so postings can never disagree with the
+    chunks, whatever path stores or deletes them. The primary key (term, knowledge base,
+    chunk) with ``tf`` and ``dl`` included is the only index: looking up a query term within
+    the readable bases is one range scan that never visits the table. No foreign keys: a
+    cascade would need an index on ``chunk_id``; the triggers delete postings by their key.
+    """
+
+    pk = models.CompositePrimaryKey("term", "knowledge_base_id", "chunk_id")
+    term = models.TextField()
+    knowledge_base_id = models.BigIntegerField()
+    chunk_id = models.BigIntegerField()
+    tf = models.SmallIntegerField(help_text="Occurrences of the term in the chunk.")
+    dl = models.SmallIntegerField(help_text="Terms in the chunk (its length for BM25).")
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.term} in chunk {self.chunk_id}"
+
+
+class LexicalStats(models.Model):
+    """Per knowledge base: how many chunks and terms it holds (BM25's N and average length,
+    summed over the bases a user may read). Kept by the same triggers as the postings."""
+
+    knowledge_base = models.OneToOneField(
+        KnowledgeBase, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    chunk_count = models.BigIntegerField(default=0)
+    length_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"lexical statistics of base {self.knowledge_base_id}"

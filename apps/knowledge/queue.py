@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from apps.knowledge.models import Document
-from apps.knowledge.tasks import index_document_task
+from apps.knowledge.tasks import index_document_task, relex_knowledge_base_task
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,11 @@ def enqueue_indexing(*, document_id: int, delay_seconds: float = 0.0) -> None:
     if delay_seconds > 0:
         task = task.using(run_after=timezone.now() + timedelta(seconds=delay_seconds))
     transaction.on_commit(lambda: task.enqueue(document_id))
+
+
+def enqueue_relexing(*, knowledge_base_id: int) -> None:
+    """Write the base's full-text entries again (its language changed), after commit."""
+    transaction.on_commit(lambda: relex_knowledge_base_task.enqueue(knowledge_base_id))
 
 
 def claim_document(*, document_id: int) -> bool:

@@ -13,12 +13,19 @@ from typing import Any, Literal
 from django.conf import settings
 from django.db import connection, transaction
 
-# Vector top-k (HNSW, cosine) and full-text top-k (GIN), fused by reciprocal rank.
-# The full-text query ORs the question's lexemes: plainto_tsquery ANDs them, which
-# finds nothing for most natural-language questions. Matches are ordered by ts_rank, not
-# ts_rank_cd: cover density suits AND queries, and with OR-ed lexemes it scored nDCG@10
-# 0.397 on SciFact against 0.570 for ts_rank (bench/fts_ranking.py). It reads the narrow
-# knowledge_chunklexemes table (see ChunkLexemes): ranking touches every matching row.
+from apps.knowledge.lexical import lexical_text
+
+# Vector top-k (HNSW, cosine) and lexical top-k (BM25), fused by reciprocal rank.
+#
+# The lexical half is BM25 over knowledge_lexicalposting (kept by triggers, migration 0005):
+# the question's lexemes (to_tsvector in the language of each readable base: the same
+# stemming and stop words as its chunks; CJK runs as character pairs, lexical_text) are
+# looked up in the primary key (term, base, chunk) INCLUDE (tf, dl) within the readable
+# bases — an index-only range scan per term — and every statistic comes from the readable
+# bases only: a term's document frequency is counted over the postings found, N and the
+# average length are summed from knowledge_lexicalstats. So ranks never depend on text the
+# user cannot read. IDF is Lucene's ln(1 + (N - df + 0.5) / (df + 0.5)), never negative.
+# It replaced ts_rank over OR-ed lexemes (no IDF, no length normalisation): BENCHMARKS.md.
 #
 # The vector half orders by the distance to the query literal itself, the shape that lets
 # the planner walk the HNSW index. pgvector 0.6 has no iterative index scan: with a
@@ -30,22 +37,45 @@ VECTOR_ORDER = {
     "exact": "(c.embedding <=> %(qvec)s::vector) + 0",
 }
 HYBRID_SQL = """
-WITH query AS (
-    SELECT NULLIF(replace(plainto_tsquery('english', %(qtext)s)::text, ' & ', ' | '), '')::tsquery AS q
-),
-vec AS (
+WITH vec AS (
     SELECT c.id, row_number() OVER (ORDER BY {vector_order}) AS rank
     FROM knowledge_chunk c
     WHERE c.knowledge_base_id = ANY(%(vector_kb_ids)s)
     ORDER BY {vector_order}
     LIMIT %(k)s
 ),
+terms AS (
+    SELECT DISTINCT t.lexeme AS term
+    FROM (SELECT DISTINCT language FROM knowledge_knowledgebase WHERE id = ANY(%(kb_ids)s)) kb,
+         unnest(to_tsvector(kb.language::regconfig, %(qtext)s)) AS t
+),
+postings AS MATERIALIZED (
+    SELECT p.chunk_id, p.term, p.tf, p.dl
+    FROM terms JOIN knowledge_lexicalposting p ON p.term = terms.term
+    WHERE p.knowledge_base_id = ANY(%(kb_ids)s)
+),
+corpus AS (
+    SELECT GREATEST(SUM(chunk_count), 1)::float8 AS n,
+           GREATEST(SUM(length_sum)::float8 / GREATEST(SUM(chunk_count), 1), 1.0) AS avgdl
+    FROM knowledge_lexicalstats
+    WHERE knowledge_base_id = ANY(%(kb_ids)s)
+),
+idf AS (
+    SELECT p.term, ln(1 + (corpus.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    FROM postings p, corpus
+    GROUP BY p.term, corpus.n
+),
+bm25 AS (
+    SELECT p.chunk_id AS id,
+           SUM(idf.idf * p.tf * (%(k1)s + 1)
+               / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / corpus.avgdl))) AS score
+    FROM postings p JOIN idf ON idf.term = p.term, corpus
+    GROUP BY p.chunk_id
+),
 fts AS (
-    SELECT c.chunk_id AS id,
-           row_number() OVER (ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id) AS rank
-    FROM knowledge_chunklexemes c, query
-    WHERE c.knowledge_base_id = ANY(%(kb_ids)s) AND c.search_vector @@ query.q
-    ORDER BY ts_rank(c.search_vector, query.q) DESC, c.chunk_id
+    SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank
+    FROM bm25
+    ORDER BY score DESC, id
     LIMIT %(k)s
 )
 SELECT id,
@@ -98,11 +128,13 @@ def hybrid_candidates(
     readable = set(knowledge_base_ids)
     params: dict[str, Any] = {
         "qvec": _vector_literal(query_vector),
-        "qtext": query_text,
+        "qtext": lexical_text(query_text),
         "kb_ids": [] if mode == "vector" else list(knowledge_base_ids),
         "vector_kb_ids": [] if mode == "text" else [i for i in vector_ids if i in readable],
         "k": limit,
         "rrf_k": settings.RRF_K,
+        "k1": float(settings.BM25_K1),
+        "b": float(settings.BM25_B),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         plan = vector_plan(cursor, params["vector_kb_ids"], limit=limit)

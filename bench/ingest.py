@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "ingest.json"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qa_site.settings")
 os.environ["EMBEDDED_DB_NAME"] = "qa_bench"
@@ -238,12 +239,59 @@ class _FastEmbeddings(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
+def fake_pipeline(files: list[tuple[str, bytes]]) -> tuple[dict[str, float], dict[str, float]]:
+    """One and two workers against an instant embedding server: the pipeline's own cost."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FastEmbeddings)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake_env = {
+        "EMBEDDED_DB_NAME": "qa_bench",
+        "EMBEDDINGS_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
+        "APP_LOG_LEVEL": "WARNING",
+    }
+    try:
+        one = pipeline(files, workers=1, env=fake_env, name="bench-fake-1")
+        two = pipeline(files, workers=2, env=fake_env, name="bench-fake-2")
+    finally:
+        server.shutdown()
+    return one, two
+
+
+def fake_only(args: argparse.Namespace) -> None:
+    call_command("migrate", verbosity=0)
+    files = corpus(args.docs, args.mb)[: args.scale_docs]
+    one, two = fake_pipeline(files)
+    for name in ("bench-fake-1", "bench-fake-2"):
+        KnowledgeBase.objects.filter(name=name).delete()
+    print(
+        f"fast fake embeddings ({len(files)} documents): 1 worker {one['chunks']} chunks in "
+        f"{one['seconds']} s = {one['chunks_per_s']} chunks/s; 2 workers {two['seconds']} s = "
+        f"{two['chunks_per_s']} chunks/s"
+    )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        json.dumps(
+            {"fake_embeddings_one_worker": one, "fake_embeddings_two_workers": two}, indent=2
+        )
+        + "\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--mb", type=float, default=10.0)
     parser.add_argument("--scale-docs", type=int, default=600)
+    parser.add_argument(
+        "--fake-only",
+        action="store_true",
+        help="only the pipeline's own cost (fast fake embeddings), e.g. to compare two versions",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if args.fake_only:
+        fake_only(args)
+        return
     call_command("migrate", verbosity=0)
     files = corpus(args.docs, args.mb)
     total_bytes = sum(len(d) for _, d in files)
@@ -270,18 +318,7 @@ def main() -> None:
             f" = {run['docs_per_s']} docs/s, {run['chunks_per_s']} chunks/s ({share:.0%} of raw)"
         )
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FastEmbeddings)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake_env = {
-        "EMBEDDED_DB_NAME": "qa_bench",
-        "EMBEDDINGS_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
-        "APP_LOG_LEVEL": "WARNING",
-    }
-    subset = files[: args.scale_docs]
-    scale_one = pipeline(subset, workers=1, env=fake_env, name="bench-fake-1")
-    scale_two = pipeline(subset, workers=2, env=fake_env, name="bench-fake-2")
-    server.shutdown()
+    scale_one, scale_two = fake_pipeline(files[: args.scale_docs])
     speedup = scale_one["seconds"] / scale_two["seconds"]
     print(
         f"fast fake embeddings:  1 worker {scale_one['docs_per_s']} docs/s, 2 workers {scale_two['docs_per_s']} docs/s = {speedup:.2f}x"
@@ -301,9 +338,8 @@ def main() -> None:
         "two_worker_speedup": round(speedup, 2),
         "machine": f"{os.cpu_count()} cores",
     }
-    out = ROOT / "bench" / "results" / "ingest.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written {out.relative_to(ROOT)}")
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written {args.output}")
 
 
 if __name__ == "__main__":

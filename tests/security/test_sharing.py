@@ -95,6 +95,7 @@ def test_the_admin_changes_sharing_of_the_owners_base(client, alice, knowledge_b
             "owner": alice.pk,
             "shared_with_all": "on",
             "groups": [team_b.pk],
+            "language": knowledge_base.language,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -1,0 +1,30 @@
+"""Knowledge bases, their documents, and the chunks that retrieval searches."""
+
+from apps.knowledge.models.chunk import (
+    VECTOR_DIMENSIONS,
+    Chunk,
+    ChunkLexemes,
+    LexicalPosting,
+    LexicalStats,
+)
+from apps.knowledge.models.document import (
+    Document,
+    DocumentQuerySet,
+    document_upload_path,
+    sha256_hex,
+)
+from apps.knowledge.models.knowledge_base import KnowledgeBase, KnowledgeBaseQuerySet
+
+__all__ = [
+    "VECTOR_DIMENSIONS",
+    "Chunk",
+    "ChunkLexemes",
+    "Document",
+    "DocumentQuerySet",
+    "KnowledgeBase",
+    "KnowledgeBaseQuerySet",
+    "LexicalPosting",
+    "LexicalStats",
+    "document_upload_path",
+    "sha256_hex",
+]

@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test check lint fmt chromium migrate demo clean-db bench bench-faults bench-ingest \
+.PHONY: run test check lint fmt chromium migrate demo clean-db pg16-binaries bench bench-faults bench-ingest \
 	bench-quality bench-retrieval bench-retrieval-1m bench-breakdown bench-load
 
 $(PY):
@@ -24,7 +24,7 @@ $(INSTALLED_DEV): pyproject.toml $(INSTALLED)
 	@touch $@
 
 ## make run: install, start the embedded database, migrate, load the demo, serve web + worker
-run: $(INSTALLED)
+run: $(INSTALLED) pg16-binaries
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	./scripts/serve.sh
@@ -77,11 +77,22 @@ bench-breakdown: $(INSTALLED_BENCH)
 bench-load: $(INSTALLED_BENCH)
 	$(PY) bench/load.py
 
-migrate: $(INSTALLED)
+migrate: $(INSTALLED) pg16-binaries
 	$(PY) manage.py migrate --noinput
 
-demo: $(INSTALLED)
+demo: $(INSTALLED) pg16-binaries
 	$(PY) manage.py load_demo
+
+## pg16-binaries: the embedded server is PostgreSQL 18 now; a data directory still written by
+## the earlier PostgreSQL 16 is moved to 18 on the next start (qa_site/embedded_upgrade.py),
+## which reads it with pgserver's PostgreSQL 16 binaries: installed here when missing.
+PGDATA_DIR = $(or $(QA_VAR_DIR),var)/pgdata
+pg16-binaries: $(INSTALLED)
+	@if [ -z "$$DATABASE_URL" ] && [ "$$(cat '$(PGDATA_DIR)/PG_VERSION' 2>/dev/null)" = 16 ] \
+	  && ! $(PY) -c 'import pgserver' 2>/dev/null; then \
+	  echo "$(PGDATA_DIR) holds PostgreSQL 16 data: installing pgserver to move it to PostgreSQL 18"; \
+	  $(PIP) install -q 'pgserver>=0.1.4,<0.2'; \
+	fi
 
 ## clean-db: delete the embedded database and uploaded files under var/ (asks no questions)
 clean-db:

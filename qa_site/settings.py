@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "qa_site",  # registers the database version check (qa_site/apps.py)
     "django_tasks",
     "django_tasks_db",
     "apps.knowledge",
@@ -108,7 +109,9 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: DATABASE_URL, or the embedded PostgreSQL 16 + pgvector under var/ ---
+# --- Database: DATABASE_URL, or the embedded PostgreSQL 18 + pgvector 0.8 under var/ ---
+# Either must be PostgreSQL >= 16 with pgvector >= 0.8.0 (checked at start: qa_site/database_check.py).
+# An embedded var/pgdata from PostgreSQL 16 is moved to 18 on first start (qa_site/embedded_upgrade.py).
 DATABASE_URL = env_str("DATABASE_URL")
 DATABASES: dict[str, Any]
 if DATABASE_URL:

@@ -39,6 +39,11 @@ RAW_SQL_ALLOWED = {
     # DATABASE on the embedded server's maintenance database through psycopg, which the ORM
     # cannot express (the database Django would connect to does not exist yet).
     "qa_site/embedded_db.py": "creates the embedded server's database before Django connects",
+    # Reads the server's version and pgvector's (one catalog query) for the start-up check.
+    "qa_site/database_check.py": "reads the server and pgvector versions for the system check",
+    # Counts every table's rows on the old and the new embedded server while moving PostgreSQL 16
+    # data to 18, before Django connects (psycopg on the servers' sockets).
+    "qa_site/embedded_upgrade.py": "checks the moved databases row for row before Django connects",
 }
 # Method calls that run SQL by hand. `.execute(` is there too: psycopg's own connection (or a
 # cursor obtained any other way) is as raw as `connection.cursor()`.

@@ -248,10 +248,15 @@ RETRIEVAL_TOP_N = env_int("RETRIEVAL_TOP_N", 6)
 # Earlier turns sent with a follow-up question (estimated tokens, oldest dropped first).
 CHAT_HISTORY_TOKENS = env_int("CHAT_HISTORY_TOKENS", 2000)
 RRF_K = env_int("RRF_K", 60)
+# Weights of the two halves in the reciprocal-rank fusion (BENCHMARKS.md: bench/bm25_params.py).
+RRF_VECTOR_WEIGHT = env_float("RRF_VECTOR_WEIGHT", 1.0)
+RRF_TEXT_WEIGHT = env_float("RRF_TEXT_WEIGHT", 1.0)
 # BM25 of the lexical half: term-frequency saturation and length normalisation (BENCHMARKS.md).
 BM25_K1 = env_float("BM25_K1", 1.2)
 BM25_B = env_float("BM25_B", 0.75)
 HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
+# How far an iterative HNSW scan may walk for a user who may read few bases (pgvector's default).
+HNSW_MAX_SCAN_TUPLES = env_int("HNSW_MAX_SCAN_TUPLES", 20000)
 # Up to this many readable chunks, vectors are ranked exactly instead of through HNSW.
 EXACT_SEARCH_MAX_ROWS = env_int("EXACT_SEARCH_MAX_ROWS", 5000)
 

@@ -1,5 +1,9 @@
 """What the lexical index reads of a text, and the languages it can stem.
 
+PostgreSQL's parser keeps a dotted name ("shutil.copytree", "os.path.join", "config.yaml")
+as one token, so a question naming ``copytree`` or ``join`` would not match it. Each
+dotted name is followed by its parts, so both the whole name and each part are found.
+
 PostgreSQL's parsers split words at spaces and punctuation, so Chinese, Japanese and Korean
 text (no spaces) becomes one "word" per run and nothing inside it can be found. Runs of
 those scripts are rewritten as overlapping character pairs ("東京都庁" → "東京 京都 都庁"),
@@ -40,6 +44,15 @@ class TextSearchLanguage(models.TextChoices):
     SIMPLE_UNACCENT = "qa_simple_unaccent", "Mixed languages, accents ignored"
 
 
+# Two or more identifier-like parts joined by dots (not a number like 3.14).
+_DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b")
+
+
+def with_dotted_parts(match: re.Match[str]) -> str:
+    name = match.group(0)
+    return f"{name} {' '.join(name.split('.'))}"
+
+
 def cjk_bigrams(run: str) -> str:
     if len(run) == 1:
         return run
@@ -47,5 +60,7 @@ def cjk_bigrams(run: str) -> str:
 
 
 def lexical_text(text: str) -> str:
-    """``text`` as the lexical index reads it: CJK runs as overlapping character pairs."""
+    """``text`` as the lexical index reads it: dotted names followed by their parts, CJK
+    runs as overlapping character pairs."""
+    text = _DOTTED.sub(with_dotted_parts, text)
     return _CJK_RUN.sub(lambda match: f" {cjk_bigrams(match.group(0))} ", text)

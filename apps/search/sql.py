@@ -28,21 +28,27 @@ from apps.knowledge.lexical import lexical_text
 # It replaced ts_rank over OR-ed lexemes (no IDF, no length normalisation): BENCHMARKS.md.
 #
 # The vector half orders by the distance to the query literal itself, the shape that lets
-# the planner walk the HNSW index. pgvector 0.6 has no iterative index scan: with a
-# selective permission filter an HNSW walk returns fewer rows than asked, so for small or
-# selective sets of readable chunks the distance is wrapped (`+ 0`) so that the index
-# cannot serve it and the rows are ranked exactly (cheap at that size).
+# the planner walk the HNSW index, with pgvector 0.8's iterative index scan: when the
+# permission filter drops candidates, the walk goes on (up to hnsw.max_scan_tuples) until k
+# rows pass, so a user who may read few bases still gets k nearest rows, without the
+# ef_search widening pgvector 0.6 needed. relaxed_order may return the k rows slightly out
+# of order; they are re-sorted by distance (vec_scan is materialised, then ranked). For
+# small readable sets the distance is wrapped (`+ 0`) so that the index cannot serve it and
+# the rows are ranked exactly (cheaper at that size: EXACT_SEARCH_MAX_ROWS, BENCHMARKS.md).
 VECTOR_ORDER = {
     "hnsw": "c.embedding <=> %(qvec)s::vector",
     "exact": "(c.embedding <=> %(qvec)s::vector) + 0",
 }
 HYBRID_SQL = """
-WITH vec AS (
-    SELECT c.id, row_number() OVER (ORDER BY {vector_order}) AS rank
+WITH vec_scan AS MATERIALIZED (
+    SELECT c.id, c.embedding <=> %(qvec)s::vector AS distance
     FROM knowledge_chunk c
     WHERE c.knowledge_base_id = ANY(%(vector_kb_ids)s)
     ORDER BY {vector_order}
     LIMIT %(k)s
+),
+vec AS (
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM vec_scan
 ),
 terms AS (
     SELECT DISTINCT t.lexeme AS term
@@ -79,7 +85,7 @@ fts AS (
     LIMIT %(k)s
 )
 SELECT id,
-       SUM(1.0 / (%(rrf_k)s + rank)) AS score,
+       SUM(CASE WHEN source = 'vec' THEN %(w_vec)s ELSE %(w_fts)s END / (%(rrf_k)s + rank)) AS score,
        MIN(rank) FILTER (WHERE source = 'vec') AS vector_rank,
        MIN(rank) FILTER (WHERE source = 'fts') AS text_rank
 FROM (
@@ -133,12 +139,19 @@ def hybrid_candidates(
         "vector_kb_ids": [] if mode == "text" else [i for i in vector_ids if i in readable],
         "k": limit,
         "rrf_k": settings.RRF_K,
+        "w_vec": float(settings.RRF_VECTOR_WEIGHT),
+        "w_fts": float(settings.RRF_TEXT_WEIGHT),
         "k1": float(settings.BM25_K1),
         "b": float(settings.BM25_B),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         plan = vector_plan(cursor, params["vector_kb_ids"], limit=limit)
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(plan.ef_search)])
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), "
+            "set_config('hnsw.iterative_scan', %s, true), "
+            "set_config('hnsw.max_scan_tuples', %s, true)",
+            [str(plan.ef_search), plan.iterative_scan, str(settings.HNSW_MAX_SCAN_TUPLES)],
+        )
         cursor.execute(HYBRID_SQL.format(vector_order=VECTOR_ORDER[plan.method]), params)
         rows = cursor.fetchall()
     return [Candidate(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]
@@ -148,6 +161,7 @@ def hybrid_candidates(
 class VectorPlan:
     method: str
     ef_search: int
+    iterative_scan: str = "relaxed_order"  # or "off" (benchmarks compare)
 
 
 CHUNK_COUNTS_SQL = """
@@ -158,15 +172,13 @@ FROM knowledge_document
 
 
 def vector_plan(cursor: Any, knowledge_base_ids: list[int], *, limit: int) -> VectorPlan:
-    """Exact ranking for few readable chunks; HNSW otherwise, searching wider when selective."""
+    """Exact ranking for few readable chunks; otherwise HNSW with iterative scans."""
     cursor.execute(CHUNK_COUNTS_SQL, [knowledge_base_ids])
     readable, total = (int(x) for x in cursor.fetchone())
-    base_ef = max(int(settings.HNSW_EF_SEARCH), limit)
+    ef_search = max(int(settings.HNSW_EF_SEARCH), limit)
     if readable <= int(settings.EXACT_SEARCH_MAX_ROWS) or total == 0:
-        return VectorPlan("exact", base_ef)
-    share = readable / total
-    # A walk that visits ef candidates keeps about ef·share of them after the filter.
-    return VectorPlan("hnsw", min(1000, max(base_ef, int(limit * 2 / share))))
+        return VectorPlan("exact", ef_search)
+    return VectorPlan("hnsw", ef_search)
 
 
 def _vector_literal(vector: Sequence[float]) -> str:

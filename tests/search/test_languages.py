@@ -82,3 +82,13 @@ def test_changing_a_base_language_in_the_admin_indexes_its_text_again(
     assert _text_ranking("Haus", base) == [chunk]
     assert Chunk.objects.filter(knowledge_base=base).count() == 1
     assert Document.objects.filter(knowledge_base=base).count() == 1
+
+
+def test_a_dotted_name_is_found_by_the_whole_name_and_by_its_parts(alice) -> None:
+    base = _base(alice, "Python docs", TextSearchLanguage.ENGLISH)
+    copytree = _stored(base, "Recursively copy a directory tree.", title="shutil.copytree")
+    _stored(base, "Copy data and metadata of one file.", title="shutil.copy2")
+    assert _text_ranking("copytree", base) == [copytree]
+    assert _text_ranking("shutil.copytree", base)[0] == copytree
+    assert lexical_text("os.path.join") == "os.path.join os path join"
+    assert lexical_text("version 3.14") == "version 3.14"

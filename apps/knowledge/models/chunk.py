@@ -19,7 +19,9 @@ VECTOR_DIMENSIONS = 384
 class Chunk(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
     # Denormalised from the document so that the permission filter is one indexed column.
-    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    knowledge_base = models.ForeignKey(
+        KnowledgeBase, on_delete=models.CASCADE, related_name="+", db_index=False
+    )  # indexed by chunk_kb_idx (the default FK index was a second, identical one)
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     heading = models.CharField(max_length=500, blank=True)

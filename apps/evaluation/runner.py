@@ -18,23 +18,31 @@ from django.conf import settings
 
 from apps.evaluation.beir import BeirDataset
 from apps.evaluation.metrics import score
+from apps.evaluation.progress import Reporter
 from apps.evaluation.rankers import EvalQuery, Ranker, load_chunks, methods
 from apps.evaluation.report import EvaluationReport, MethodResult, new_report
-from apps.evaluation.testbed import Progress, delete_base, prepare_base
+from apps.evaluation.testbed import delete_base, prepare_base
 from apps.modelapi.client import create_embeddings
 
 DEFAULT_DEPTH = 300  # chunks asked per query: deduplicated, well over 100 documents
 
 
 def run_method(
-    name: str, description: str, ranker: Ranker, queries: list[EvalQuery], dataset: BeirDataset
+    name: str,
+    description: str,
+    ranker: Ranker,
+    queries: list[EvalQuery],
+    dataset: BeirDataset,
+    progress: Reporter | None = None,
 ) -> MethodResult:
     rankings: dict[str, list[str]] = {}
     times: list[float] = []
+    bar = (progress or Reporter()).bar(f"{name:<14}", len(queries), "queries")
     for query in queries:
         started = time.perf_counter()
         rankings[query.query_id] = ranker(query)
         times.append(time.perf_counter() - started)
+        bar.advance()
     ms = sorted(t * 1000 for t in times)
     return MethodResult(
         name=name,
@@ -61,9 +69,10 @@ def evaluate(
     keep: bool = False,
     workers: int = 1,
     depth: int = DEFAULT_DEPTH,
-    progress: Progress = lambda message: None,
+    progress: Reporter | None = None,
 ) -> EvaluationReport:
     """Index ``dataset`` (or reuse a kept base), run every method, score them with ranx."""
+    progress = progress or Reporter()
     head = int(settings.RETRIEVAL_CANDIDATES)
     report = new_report(dataset, depth=depth, head=head)
     queries, embed_seconds = embed_queries(dataset)  # fails fast if the server is unreachable
@@ -84,8 +93,7 @@ def evaluate(
         report.timings["query_embedding_s"] = round(embed_seconds, 2)
         started = time.perf_counter()
         for name, description, ranker in methods(dataset, kb_id, chunks, depth=depth, head=head):
-            progress(f"running {name} …")
-            report.methods.append(run_method(name, description, ranker, queries, dataset))
+            report.methods.append(run_method(name, description, ranker, queries, dataset, progress))
         report.timings["methods_s"] = round(time.perf_counter() - started, 1)
         report.summary = report.rerank_gains()
     finally:

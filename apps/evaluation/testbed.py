@@ -20,12 +20,12 @@ from django.db import connection
 
 from apps.evaluation.beir import BeirDataset, CorpusEntry
 from apps.evaluation.errors import EvaluationError
+from apps.evaluation.progress import Reporter
 from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Document, KnowledgeBase, sha256_hex
 from apps.modelapi.client import embeddings_endpoint
 
 EVALUATION_USER = "evaluation"
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _ingest_threads(document_ids: list[int], workers: int, report: Callable[[str
 
 
 def ingest_pending(
-    knowledge_base: KnowledgeBase, *, workers: int, progress: Progress
+    knowledge_base: KnowledgeBase, *, workers: int, progress: Reporter
 ) -> tuple[int, float]:
     """Index every document not ready yet; returns (documents indexed, seconds)."""
     document_ids = list(
@@ -141,13 +141,11 @@ def ingest_pending(
     )
     outcomes: Counter[str] = Counter()
     started = time.perf_counter()
+    bar = progress.bar("indexing", len(document_ids), "documents")
 
     def report(outcome: str) -> None:
         outcomes[outcome] += 1
-        done = sum(outcomes.values())
-        if done % 500 == 0 or done == len(document_ids):
-            elapsed = time.perf_counter() - started
-            progress(f"ingested {done}/{len(document_ids)} documents in {elapsed:.0f} s")
+        bar.advance()
 
     if workers > 1 and len(document_ids) > 1:
         _ingest_threads(document_ids, workers, report)
@@ -165,10 +163,10 @@ def ingest_pending(
     return len(document_ids), seconds
 
 
-def prepare_base(dataset: BeirDataset, *, workers: int, progress: Progress) -> PreparedBase:
+def prepare_base(dataset: BeirDataset, *, workers: int, progress: Reporter) -> PreparedBase:
     """The indexed base for ``dataset``: a kept one when it matches, else built now."""
     knowledge_base, reused = _find_or_create_base(dataset)
-    progress(
+    progress.line(
         f"{'reusing' if reused else 'created'} knowledge base {knowledge_base.name!r} "
         f"(id {knowledge_base.pk})"
     )

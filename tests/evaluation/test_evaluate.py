@@ -87,3 +87,19 @@ def test_evaluate_with_keep_reuses_the_indexed_base_without_embedding_again(
     assert set(Chunk.objects.values_list("pk", flat=True)) == chunk_ids
     assert metrics_by_method(second) == metrics_by_method(first)
     assert KnowledgeBase.objects.filter(name=first["knowledge_base"]["name"]).exists()
+
+
+def test_progress_bars_show_a_line_per_tenth_in_a_log_and_redraw_on_a_terminal() -> None:
+    from apps.evaluation.progress import Reporter, bar_text
+
+    logged: list[str] = []
+    bar = Reporter(write=logged.append, tty=False).bar("indexing", 50, "documents")
+    for _ in range(50):
+        bar.advance()
+    assert len(logged) == 11 and logged[-1].startswith("indexing " + "█" * 24 + " 50/50")
+    drawn: list[str] = []
+    bar = Reporter(write=drawn.append, tty=True).bar("text", 3, "queries")
+    for _ in range(3):
+        bar.advance()
+    assert [d[:1] for d in drawn] == ["\r"] * 3 and drawn[-1].endswith("\n")
+    assert "about 20 s left" in bar_text("x", 1, 3, 10.0, "queries")

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.evaluation.beir import DatasetError, load_beir
 from apps.evaluation.errors import EvaluationError
+from apps.evaluation.progress import Reporter
 from apps.evaluation.report import format_table
 from apps.evaluation.runner import DEFAULT_DEPTH, evaluate
 from apps.modelapi.errors import ModelApiError
@@ -58,7 +59,10 @@ class Command(BaseCommand):
                 keep=options["keep"],
                 workers=max(1, options["workers"]),
                 depth=options["depth"],
-                progress=self.stderr.write,
+                progress=Reporter(
+                    write=lambda text: self.stderr.write(text, ending=""),
+                    tty=self.stderr.isatty(),
+                ),
             )
         except ModelApiError as exc:
             raise CommandError(f"model server: {exc.user_message} ({exc})") from exc

@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
 .PHONY: run test check lint fmt chromium migrate demo clean-db pg16-binaries bench bench-faults bench-ingest \
-	bench-quality bench-retrieval bench-retrieval-1m bench-breakdown bench-load
+	bench-quality bench-quality-pydocs bench-bm25 bench-retrieval bench-retrieval-1m bench-breakdown bench-load
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -60,14 +60,19 @@ DATASET ?= ../shared/data/scifact
 
 ## make bench: every benchmark (figures printed and written to bench/results/*.json; see
 ## BENCHMARKS.md); one command each below. Never part of the tests. Takes about an hour.
-bench: bench-faults bench-ingest bench-quality bench-retrieval bench-breakdown bench-load
+bench: bench-faults bench-ingest bench-quality bench-quality-pydocs bench-bm25 bench-retrieval \
+	bench-breakdown bench-load
 
 bench-faults: $(INSTALLED_BENCH)
 	$(PY) bench/client_faults.py
 bench-ingest: $(INSTALLED_BENCH)
 	$(PY) bench/ingest.py
 bench-quality: $(INSTALLED_BENCH)
-	$(PY) bench/quality.py --dataset $(DATASET)
+	$(PY) bench/quality.py --dataset $(DATASET) --keep
+bench-quality-pydocs: $(INSTALLED_BENCH)
+	$(PY) bench/quality.py --dataset bench/data/pydocs --keep --output bench/results/quality_pydocs.json
+bench-bm25: bench-quality bench-quality-pydocs
+	$(PY) bench/bm25_params.py --dataset bench/data/pydocs --dataset $(DATASET)
 bench-retrieval: $(INSTALLED_BENCH)
 	$(PY) bench/retrieval.py --sizes 10000,100000
 bench-retrieval-1m: $(INSTALLED_BENCH)

@@ -115,7 +115,11 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 DATABASES: dict[str, Any]
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Persistent connections are checked before reuse: after a database restart the next
+    # request gets a new connection instead of the dead one's error.
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     from qa_site.embedded_db import embedded_database_settings
 
@@ -258,7 +262,7 @@ HNSW_EF_SEARCH = env_int("HNSW_EF_SEARCH", 100)
 # How far an iterative HNSW scan may walk for a user who may read few bases (pgvector's default).
 HNSW_MAX_SCAN_TUPLES = env_int("HNSW_MAX_SCAN_TUPLES", 20000)
 # Up to this many readable chunks, vectors are ranked exactly instead of through HNSW.
-EXACT_SEARCH_MAX_ROWS = env_int("EXACT_SEARCH_MAX_ROWS", 5000)
+EXACT_SEARCH_MAX_ROWS = env_int("EXACT_SEARCH_MAX_ROWS", 10000)
 
 # --- Chunking ---
 # all-MiniLM-L6-v2 reads at most 256 word pieces: chunks of ~200 tokens fit whole.

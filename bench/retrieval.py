@@ -92,9 +92,15 @@ VECTOR_LITERAL = re.compile(r"'\[[^\]]*\]'")
 class Corpus:
     vectors: np.ndarray  # (n, DIM) float32, unit length
     clusters: np.ndarray  # (n,) centre of each passage
-    in_filter: np.ndarray  # (n,) bool: belongs to the 10% knowledge base
+    in_filter: np.ndarray  # (n,) bool: readable by the 10% reader (two bases: 9% + 1%)
     query_vectors: np.ndarray  # (q, DIM)
     query_texts: list[str]
+    in_small: np.ndarray  # (n,) bool: the 1% base (a tenth of in_filter), the 1% reader
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The base of each passage: 0 the 90% base, 1 the 9% base, 2 the 1% base."""
+        return np.where(self.in_small, 2, self.in_filter.astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -207,9 +213,13 @@ def make_corpus(gen: Generator, *, n: int, queries: int, seed: int) -> Corpus:
     rng = np.random.default_rng(seed)
     vectors, clusters = sample_vectors(gen, rng, n)
     in_filter = np.zeros(n, dtype=bool)
-    in_filter[rng.choice(n, int(n * FILTER_SHARE), replace=False)] = True
+    chosen = rng.choice(n, int(n * FILTER_SHARE), replace=False)
+    in_filter[chosen] = True
+    in_small = np.zeros(n, dtype=bool)
+    in_small[chosen[: len(chosen) // 10]] = True
     q_vectors, q_clusters = sample_vectors(gen, rng, queries)
-    return Corpus(vectors, clusters, in_filter, q_vectors, query_texts(gen, q_clusters, rng))
+    texts = query_texts(gen, q_clusters, rng)
+    return Corpus(vectors, clusters, in_filter, q_vectors, texts, in_small)
 
 
 def vector_stats(corpus: Corpus, truth: np.ndarray) -> dict[str, float]:
@@ -265,7 +275,7 @@ def reset_tables() -> tuple[int, int]:
         )
     owner, _ = User.objects.get_or_create(username="bench")
     main = KnowledgeBase.objects.create(name="bench main (90%)", owner=owner)
-    filtered = KnowledgeBase.objects.create(name="bench filtered (10%)", owner=owner)
+    filtered = KnowledgeBase.objects.create(name="bench filtered (9%)", owner=owner)
     return main.pk, filtered.pk
 
 
@@ -279,12 +289,12 @@ def drop_chunk_indexes(conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def create_documents(kb_ids: dict[bool, int], in_filter: np.ndarray) -> np.ndarray:
+def create_documents(kb_ids: dict[int, int], labels: np.ndarray) -> np.ndarray:
     """One document per CHUNKS_PER_DOCUMENT passages of a base; returns (document, ordinal) ids."""
-    doc_of_row = np.empty(len(in_filter), dtype=np.int64)
-    ordinal = np.empty(len(in_filter), dtype=np.int64)
-    for filtered, kb_id in kb_ids.items():
-        rows = np.flatnonzero(in_filter == filtered)
+    doc_of_row = np.empty(len(labels), dtype=np.int64)
+    ordinal = np.empty(len(labels), dtype=np.int64)
+    for label, kb_id in kb_ids.items():
+        rows = np.flatnonzero(labels == label)
         groups = np.array_split(rows, max(1, -(-len(rows) // CHUNKS_PER_DOCUMENT)))
         docs = Document.objects.bulk_create(
             Document(
@@ -311,6 +321,7 @@ def copy_chunks(
 ) -> None:
     """Binary COPY; the id is the row index + 1 so that results map back to the vectors."""
     header = struct.pack(">HH", DIM, 0)
+    labels = corpus.labels
     big_endian = corpus.vectors.astype(">f4")
     columns = (
         "id, document_id, knowledge_base_id, ordinal, text, heading, "
@@ -334,7 +345,7 @@ def copy_chunks(
                         (
                             i + 1,
                             int(doc_ordinal[i, 0]),
-                            kb_ids[bool(corpus.in_filter[i])],
+                            kb_ids[int(labels[i])],
                             int(doc_ordinal[i, 1]),
                             text,
                             "",
@@ -560,8 +571,9 @@ def ef_sweep(corpus: Corpus, scope: Scope) -> list[dict[str, Any]]:
     return out
 
 
-def filter_figures(corpus: Corpus, scope: Scope) -> dict[str, Any]:
-    """The 10% base alone: the app's plan, and what plain or widened HNSW would return."""
+def filter_figures(corpus: Corpus, scope: Scope, mask: np.ndarray) -> dict[str, Any]:
+    """A reader of ``mask``'s passages only: the app's plan, and what plain, widened,
+    iterative or exact vector search returns."""
     out: dict[str, Any] = {"app_plan": app_plan(scope)}
     out["app_vector"] = measure(corpus, scope, "vector")
     out["app_hybrid"] = measure(corpus, scope, "hybrid")
@@ -574,7 +586,7 @@ def filter_figures(corpus: Corpus, scope: Scope) -> dict[str, Any]:
             **measure(corpus, scope, "vector"),
         }
     # What pgvector 0.6 needed (no iterative scan): ef_search widened by the readable share.
-    share = float(corpus.in_filter.mean())
+    share = float(mask.mean())
     widened = VectorPlan("hnsw", min(1000, max(base_ef, int(base_ef * 2 / share))), "off")
     with mock.patch.object(retrieval_sql, "vector_plan", return_value=widened):
         out["widened_hnsw_vector"] = {
@@ -586,7 +598,7 @@ def filter_figures(corpus: Corpus, scope: Scope) -> dict[str, Any]:
         out["iterative_hnsw_vector"] = measure(corpus, scope, "vector")
     exact = VectorPlan("exact", plain.ef_search)
     # Exact ranking of 100k scattered rows takes ~1 s a query here: a sample is enough.
-    few = int(corpus.in_filter.sum()) > 20_000
+    few = int(mask.sum()) > 20_000
     sample, sample_scope = first_queries(corpus, scope, 20) if few else (corpus, scope)
     with mock.patch.object(retrieval_sql, "vector_plan", return_value=exact):
         out["exact_vector"] = measure(sample, sample_scope, "vector", warm=not few)
@@ -661,7 +673,10 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
     out: dict[str, Any] = {"n": n, "vector_stats": vector_stats(corpus, truth_all)}
 
     main_kb, filtered_kb = reset_tables()
-    kb_ids = {False: main_kb, True: filtered_kb}
+    small_kb = KnowledgeBase.objects.create(
+        name="bench small (1%)", owner=KnowledgeBase.objects.get(pk=main_kb).owner
+    ).pk
+    kb_ids = {0: main_kb, 1: filtered_kb, 2: small_kb}
     with raw_connection() as conn:
         drop_chunk_indexes(conn)
         # pgvector 0.6 declares `vector` EXTERNAL: a ~1.5 kB vector plus the text passes the
@@ -671,7 +686,7 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
                 sql.SQL(STORAGE[args.embedding_storage])
             )
         )
-        doc_ordinal = create_documents(kb_ids, corpus.in_filter)
+        doc_ordinal = create_documents(kb_ids, corpus.labels)
         log(f"N={n}: COPY")
         started = time.perf_counter()
         copy_chunks(
@@ -746,8 +761,8 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
         out["pg_settings"] = pg_settings(conn)
     log(f"N={n}: loaded {load}")
 
-    everyone = Scope([main_kb, filtered_kb], truth_all)
-    filtered = Scope([filtered_kb], truth_filtered)
+    everyone = Scope([main_kb, filtered_kb, small_kb], truth_all)
+    filtered = Scope([filtered_kb, small_kb], truth_filtered)
     out["text_selectivity"] = text_selectivity(corpus, everyone.kb_ids)
     out["app_plan"] = app_plan(everyone)
     out["all_readable"] = {
@@ -761,7 +776,10 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
     out["ef_sweep"] = [
         {"m": m, "ef_construction": efc, **row} for row in ef_sweep(corpus, everyone)
     ]
-    out["filter_10pct"] = filter_figures(corpus, filtered)
+    out["filter_10pct"] = filter_figures(corpus, filtered, corpus.in_filter)
+    small = Scope([small_kb], exact_top(corpus, 40, corpus.in_small))
+    out["filter_1pct"] = filter_figures(corpus, small, corpus.in_small)
+    log(f"N={n}: filter 1% {out['filter_1pct']}")
     out["explain_filter_hybrid"] = explain(corpus, filtered, "hybrid")
     log(f"N={n}: filter {out['filter_10pct']}")
     if n == args.sweep_at:
@@ -831,34 +849,9 @@ def print_table(sizes: list[dict[str, Any]]) -> None:
         plan = f"{s['app_plan']['method']}/{s['app_plan']['ef_search']}"
         for mode, f in s["all_readable"].items():
             _row(s["n"], "all", mode, plan, f)
-        flt = s["filter_10pct"]
-        fplan = f"{flt['app_plan']['method']}/{flt['app_plan']['ef_search']}"
-        _row(s["n"], "10%", "hybrid", fplan, flt["app_hybrid"])
-        _row(s["n"], "10%", "vector", fplan, flt["app_vector"])
-        _row(s["n"], "10%", "text", fplan, flt["app_text"])
-        _row(
-            s["n"],
-            "10%",
-            "vector plain",
-            f"hnsw/{flt['plain_hnsw_vector']['ef_search']}",
-            flt["plain_hnsw_vector"],
-        )
-        _row(
-            s["n"],
-            "10%",
-            "vector widened",
-            f"hnsw/{flt['widened_hnsw_vector']['ef_search']}",
-            flt["widened_hnsw_vector"],
-        )
-        ip = flt["iterative_hnsw_plan"]
-        _row(
-            s["n"],
-            "10%",
-            "vector iterat.",
-            f"{ip['method']}/{ip['ef_search']}",
-            flt["iterative_hnsw_vector"],
-        )
-        _row(s["n"], "10%", "vector exact", "exact", flt["exact_vector"])
+        for label, key in (("10%", "filter_10pct"), ("1%", "filter_1pct")):
+            if key in s:
+                _filter_rows(s["n"], label, s[key])
         if "legacy_ts_rank_text" in s:
             _row(s["n"], "all", "text (old ts_rank)", "gin", s["legacy_ts_rank_text"])
             _row(s["n"], "10%", "text (old ts_rank)", "gin", s["legacy_ts_rank_text_filter_10pct"])
@@ -889,6 +882,26 @@ def print_table(sizes: list[dict[str, Any]]) -> None:
                     f"      ef_search={r['ef_search']:>4}: R@10 {r['recall_at_10']:.3f} p50 {r['p50_ms']} p95 {r['p95_ms']} ms"
                 )
         print(f"   chosen: {s.get('chosen_point')}")
+
+
+def _filter_rows(n: int, label: str, flt: dict[str, Any]) -> None:
+    fplan = f"{flt['app_plan']['method']}/{flt['app_plan']['ef_search']}"
+    _row(n, label, "hybrid", fplan, flt["app_hybrid"])
+    _row(n, label, "vector", fplan, flt["app_vector"])
+    _row(n, label, "text", fplan, flt["app_text"])
+    plain = flt["plain_hnsw_vector"]
+    _row(n, label, "vector plain", f"hnsw/{plain['ef_search']}", plain)
+    widened = flt["widened_hnsw_vector"]
+    _row(n, label, "vector widened", f"hnsw/{widened['ef_search']}", widened)
+    ip = flt["iterative_hnsw_plan"]
+    _row(
+        n,
+        label,
+        "vector iterat.",
+        f"{ip['method']}/{ip['ef_search']}",
+        flt["iterative_hnsw_vector"],
+    )
+    _row(n, label, "vector exact", "exact", flt["exact_vector"])
 
 
 def _row(n: int, scope: str, mode: str, plan: str, f: dict[str, Any]) -> None:

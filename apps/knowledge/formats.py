@@ -60,6 +60,8 @@ def _read_member_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: 
     try:
         with archive.open(info) as handle:
             data = handle.read(limit + 1)
+    # zipfile raises NotImplementedError for a compression method it cannot read (e.g. a
+    # member packed with implode or PPMd): that member fails with a reason like any other.
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
         raise ExtractionError(
             f"The archive member {info.filename!r} could not be read: {exc}"

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database that is down or restarting: 503 with a sentence, not a 500.
+    "qa_site.unavailable.DatabaseUnavailableMiddleware",
     # Serves the collected static files (`manage.py collectstatic`) when DEBUG=0.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

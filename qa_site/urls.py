@@ -16,3 +16,6 @@ urlpatterns = [
     path("", include("apps.search.urls")),
     path("", include("apps.knowledge.urls")),
 ]
+
+# A database that is down answers 503 with a sentence, not Django's 500 (qa_site/unavailable.py).
+handler500 = "qa_site.unavailable.server_error"

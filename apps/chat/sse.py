@@ -9,14 +9,23 @@ response (the stop button) closes the pipeline and with it the upstream request.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator, Iterator
 from contextlib import closing
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from apps.chat.events import AnswerEvent, CitationAdded, Finished, Retrieved, TextDelta
+
+logger = logging.getLogger(__name__)
+
+DATABASE_STOPPED = (
+    "The database stopped answering while this answer was prepared (it may be restarting), "
+    "so it was not stored. Try again in a few seconds."
+)
 
 
 def sse(event: str, data: dict[str, Any]) -> bytes:
@@ -56,7 +65,15 @@ def render_event(event: AnswerEvent) -> bytes:
 
 
 def sse_stream(events: Generator[AnswerEvent, None, None]) -> Iterator[bytes]:
-    """The events as SSE bytes; closing this stream closes ``events``."""
+    """The events as SSE bytes; closing this stream closes ``events``. A database that stops
+    mid-answer ends the stream with an ``error`` event (the response has begun: no 503)."""
+    partial: list[str] = []
     with closing(events):
-        for event in events:
-            yield render_event(event)
+        try:
+            for event in events:
+                if isinstance(event, TextDelta):
+                    partial.append(event.text)
+                yield render_event(event)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("database unavailable during a streamed answer: %s", exc)
+            yield sse("error", {"message": DATABASE_STOPPED, "partial": "".join(partial)})

@@ -80,9 +80,13 @@ class PageSpan:
 
 @dataclass(frozen=True)
 class Extracted:
+    """``pages`` numbers spans of the text; ``page_kind`` says what they count (``"page"``
+    of a PDF or scan, ``"slide"`` of a presentation), for citations like "slide 3"."""
+
     text: str
     pages: list[PageSpan] = field(default_factory=list)
     title: str = ""
+    page_kind: str = "page"
 
 
 def detect_mime_type(data: bytes, filename: str) -> str:
@@ -142,10 +146,18 @@ def _zip_kind(data: bytes) -> str:
     return MIME_ZIP
 
 
-def extract(
-    data: bytes, mime_type: str, *, max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
-) -> Extracted:
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Limits and settings of the extractors. They run in a child process without Django
+    settings, so the worker builds this from its settings (``indexing.extract_options``)."""
+
+    max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
+
+
+def extract(data: bytes, mime_type: str, *, options: ExtractOptions | None = None) -> Extracted:
     """Text with structure for one document (archives are expanded before, not here)."""
+    options = options or ExtractOptions()
+    max_expanded_bytes = options.max_expanded_bytes
     if not data:
         raise ExtractionError("The file is empty.")
     if mime_type == MIME_PDF:

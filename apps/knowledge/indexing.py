@@ -13,12 +13,18 @@ from typing import Literal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from apps.knowledge.chunking import ChunkDraft, chunk_text
 from apps.knowledge.embedding import embed_inputs, embedding_input
 from apps.knowledge.errors import ExtractionError
-from apps.knowledge.extract import MIME_HTML, MIME_ZIP, Extracted, detect_mime_type
+from apps.knowledge.extract import (
+    MIME_HTML,
+    MIME_ZIP,
+    Extracted,
+    ExtractOptions,
+    detect_mime_type,
+)
 from apps.knowledge.fetch import fetch_url
 from apps.knowledge.models import (
     VECTOR_DIMENSIONS,
@@ -95,6 +101,11 @@ def read_content(document: Document) -> bytes:
         return bytes(handle.read())
 
 
+def extract_options() -> ExtractOptions:
+    """The extractors' limits and settings, for the child process that has no settings."""
+    return ExtractOptions(max_expanded_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES)
+
+
 def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
     """Text with structure (in the isolated child), cut into chunks; a URL takes its title."""
     if not document.mime_type:
@@ -105,7 +116,7 @@ def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
         document.mime_type,
         timeout=settings.EXTRACT_TIMEOUT_SECONDS,
         memory_mb=settings.EXTRACT_MEMORY_MB,
-        max_expanded_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES,
+        options=extract_options(),
     )
     drafts = chunk_text(
         extracted,
@@ -114,6 +125,7 @@ def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
     )
     if not drafts:
         raise ExtractionError("No extractable text: the document is empty once read.")
+    document.page_kind = extracted.page_kind
     if extracted.title and document.source_kind == Document.SourceKind.URL:
         document.title = " ".join(extracted.title.split())[:500]
     return drafts
@@ -167,6 +179,11 @@ def index_document(*, document_id: int) -> IngestResult:
     except ModelApiError as exc:
         logger.warning("embedding failed for document %s: %s", document_id, exc)
         return schedule_retry(document, exc)
+    except (OperationalError, InterfaceError):
+        # The database went away: nothing of this run was committed, and the row cannot be
+        # marked now. The worker waits for the server; the sweep queues the document again
+        # when its lease runs out (queue.requeue_stale_documents).
+        raise
     except Exception as exc:
         logger.exception("indexing of document %s failed", document_id)
         document.mark_failed(f"Internal error while indexing ({type(exc).__name__}).")
@@ -226,6 +243,7 @@ def store_chunks(
         )
         locked.title = document.title
         locked.mime_type = document.mime_type
+        locked.page_kind = document.page_kind
         locked.sha256 = sha256
-        locked.save(update_fields=["title", "mime_type", "sha256", "updated_at"])
+        locked.save(update_fields=["title", "mime_type", "page_kind", "sha256", "updated_at"])
         locked.mark_ready(chunk_count=len(drafts), sha256=sha256, embedding_model=model_name)

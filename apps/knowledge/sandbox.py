@@ -18,7 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
 from apps.knowledge.errors import ExtractionError
-from apps.knowledge.extract import Extracted, extract
+from apps.knowledge.extract import Extracted, ExtractOptions, extract
 
 PR_SET_PDEATHSIG = 1
 _lock = threading.Lock()
@@ -68,20 +68,16 @@ def _discard_pool() -> None:
 
 
 def extract_isolated(
-    data: bytes, mime_type: str, *, timeout: float, memory_mb: int, max_expanded_bytes: int
+    data: bytes, mime_type: str, *, timeout: float, memory_mb: int, options: ExtractOptions
 ) -> Extracted:
     """``extract`` in a child process; over time or memory, an ``ExtractionError``."""
     with _lock:
         try:
-            future = _get_pool(memory_mb).submit(
-                extract, data, mime_type, max_expanded_bytes=max_expanded_bytes
-            )
+            future = _get_pool(memory_mb).submit(extract, data, mime_type, options=options)
         except BrokenProcessPool:
             # The idle child died before this file (not because of it): start a fresh one.
             _discard_pool()
-            future = _get_pool(memory_mb).submit(
-                extract, data, mime_type, max_expanded_bytes=max_expanded_bytes
-            )
+            future = _get_pool(memory_mb).submit(extract, data, mime_type, options=options)
         try:
             return future.result(timeout=timeout)
         except FutureTimeout as exc:

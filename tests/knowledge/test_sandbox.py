@@ -7,11 +7,16 @@ import signal
 import time
 
 from apps.knowledge import sandbox
+from apps.knowledge.extract import ExtractOptions
 
 
 def _extract(text: bytes) -> sandbox.Extracted:
     return sandbox.extract_isolated(
-        text, "text/plain", timeout=60, memory_mb=1024, max_expanded_bytes=10_000_000
+        text,
+        "text/plain",
+        timeout=60,
+        memory_mb=1024,
+        options=ExtractOptions(max_expanded_bytes=10_000_000),
     )
 
 

@@ -99,8 +99,18 @@ class Document(models.Model):
         EMBEDDING = "embedding", "Embedding"
         STORING = "storing", "Storing"
 
+    class PageKind(models.TextChoices):
+        """What a chunk's ``page`` number counts: "page 3" of a PDF or scan, "slide 3"."""
+
+        PAGE = "page", "page"
+        SLIDE = "slide", "slide"
+
     knowledge_base = models.ForeignKey(
         KnowledgeBase, on_delete=models.CASCADE, related_name="documents"
+    )
+    # A document found inside another one (an e-mail's attachment): removed with it.
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="parts"
     )
     title = models.CharField(max_length=500)
     source_kind = models.CharField(
@@ -110,6 +120,7 @@ class Document(models.Model):
     source_url = models.URLField(max_length=2000, blank=True)
     text = models.TextField(blank=True, help_text="Body for documents of kind 'text'.")
     mime_type = models.CharField(max_length=100, blank=True)
+    page_kind = models.CharField(max_length=10, choices=PageKind.choices, default=PageKind.PAGE)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)

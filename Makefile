@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test check lint fmt chromium migrate demo clean-db pg16-binaries bench bench-faults bench-ingest \
+.PHONY: run test check lint fmt chromium ocr migrate demo clean-db pg16-binaries bench bench-faults bench-ingest \
 	bench-quality bench-quality-pydocs bench-bm25 bench-retrieval bench-retrieval-1m bench-breakdown bench-load
 
 $(PY):
@@ -23,14 +23,14 @@ $(INSTALLED_DEV): pyproject.toml $(INSTALLED)
 	$(PIP) install -q -e '.[dev]'
 	@touch $@
 
-## make run: install, start the embedded database, migrate, load the demo, serve web + worker
-run: $(INSTALLED) pg16-binaries
+## make run: install (with Tesseract for OCR), start the embedded database, migrate, load the demo, serve web + worker
+run: $(INSTALLED) pg16-binaries ocr
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	./scripts/serve.sh
 
-## make test: install what the tests need (dev extras, Debian chromium), run checks and the suite
-test: $(INSTALLED_DEV) chromium
+## make test: install what the tests need (dev extras, Debian chromium and tesseract-ocr), run checks and the suite
+test: $(INSTALLED_DEV) chromium ocr
 	$(MAKE) --no-print-directory check
 	$(PY) -m pytest
 
@@ -49,6 +49,16 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+
+## ocr: Debian's Tesseract with English and German language data, for scans and images
+## (OCR_LANGUAGES chooses among them). Without root it says how, and scans fail with that sentence.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu
+ocr:
+	@if ! tesseract --list-langs 2>/dev/null | grep -qx deu; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(OCR_PACKAGES) >/dev/null; \
+	  else echo "OCR of scans and images needs Tesseract: sudo apt-get install $(OCR_PACKAGES)"; fi; \
 	fi
 
 INSTALLED_BENCH := $(VENV)/.installed-bench

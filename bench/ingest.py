@@ -9,7 +9,13 @@
 4. scaling: one vs two workers on --scale-docs documents against a fast fake embedding
    server, so that the pipeline (not the model) is what is measured.
 
-Writes bench/results/ingest.json. Uses its own database (qa_bench) on the embedded server.
+Writes bench/results/ingest.json.
+
+    .venv/bin/python bench/ingest.py --formats [--per-format 20] [--ocr-docs 6]
+
+instead measures each format (docx, pdf, html, md, csv, xlsx, pptx, eml, and OCR of scans:
+PNG and image-only PDFs) on its own, extraction and the whole pipeline, and writes
+bench/results/ingest_formats.json (see bench/ingest_formats.py). Uses its own database (qa_bench) on the embedded server.
 """
 
 from __future__ import annotations
@@ -183,7 +189,7 @@ def raw_embedding(files: list[tuple[str, bytes]]) -> dict[str, float]:
             target_tokens=settings.CHUNK_TARGET_TOKENS,
             overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
         ):
-            inputs.append(embedding_input(draft, title=name))
+            inputs.append(embedding_input(title=name, heading=draft.heading, text=draft.text))
     embed_texts(inputs[:64])  # load the model before timing
     started = time.perf_counter()
     for start in range(0, len(inputs), settings.EMBEDDING_BATCH_SIZE):
@@ -277,6 +283,20 @@ def fake_only(args: argparse.Namespace) -> None:
     )
 
 
+def per_format(args: argparse.Namespace) -> None:
+    from bench.ingest_formats import run
+
+    call_command("migrate", verbosity=0)
+    output = args.output if args.output != RESULTS else RESULTS.with_name("ingest_formats.json")
+    with serve_app() as url:
+        settings.EMBEDDINGS_BASE_URL = f"{url}/local/v1"
+        settings.EMBEDDINGS_API_KEY = ""
+        result = run(per_format=args.per_format, ocr_docs=args.ocr_docs, fresh_base=fresh_base)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written {output}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=2000)
@@ -288,7 +308,15 @@ def main() -> None:
         help="only the pipeline's own cost (fast fake embeddings), e.g. to compare two versions",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--formats", action="store_true", help="throughput per format and OCR pages per second"
+    )
+    parser.add_argument("--per-format", type=int, default=20)
+    parser.add_argument("--ocr-docs", type=int, default=6)
     args = parser.parse_args()
+    if args.formats:
+        per_format(args)
+        return
     if args.fake_only:
         fake_only(args)
         return

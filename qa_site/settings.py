@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.localmodels",
     "apps.search",
     "apps.chat",
+    "apps.sources",
     "apps.evaluation",
     "axes",
 ]
@@ -209,12 +210,44 @@ ARCHIVE_MAX_EXPANDED_BYTES = env_int("ARCHIVE_MAX_EXPANDED_BYTES", 200 * 1024 * 
 # Extraction runs in a child process under these limits.
 EXTRACT_TIMEOUT_SECONDS = env_float("EXTRACT_TIMEOUT_SECONDS", 60.0)
 EXTRACT_MEMORY_MB = env_int("EXTRACT_MEMORY_MB", 1024)
+# OCR (Tesseract) of images and PDF pages without a text layer, inside that child; scans and
+# images get OCR_TIMEOUT_SECONDS on top of EXTRACT_TIMEOUT_SECONDS (one budget per document).
+OCR_LANGUAGES = env_str("OCR_LANGUAGES", "eng")  # Tesseract codes joined by "+": "eng+deu"
+OCR_DPI = env_int("OCR_DPI", 300)  # PDF pages are rendered at this resolution
+OCR_MAX_PAGES = env_int("OCR_MAX_PAGES", 100)  # pages (or TIFF frames) OCR'd per document
+OCR_MAX_PIXELS = env_int("OCR_MAX_PIXELS", 50_000_000)  # a bigger image is refused undecoded
+OCR_TIMEOUT_SECONDS = env_float("OCR_TIMEOUT_SECONDS", 600.0)
+OCR_TESSERACT_CMD = env_str("OCR_TESSERACT_CMD", "tesseract")
+# Office files: bigger sheets / files are cut at these limits, with a note in the text.
+SPREADSHEET_MAX_ROWS = env_int("SPREADSHEET_MAX_ROWS", 50_000)  # rows of one sheet
+SPREADSHEET_MAX_CELLS = env_int("SPREADSHEET_MAX_CELLS", 2_000_000)  # cells of one workbook
+OFFICE_MAX_PARTS = env_int("OFFICE_MAX_PARTS", 1_000)  # sheets, slides or chapters of one file
+# E-mail (.eml, .msg): deeper nesting, more parts or attachments are cut with a note; all
+# attachments of one e-mail together decode to at most ARCHIVE_MAX_EXPANDED_BYTES.
+MAIL_MAX_DEPTH = env_int("MAIL_MAX_DEPTH", 10)  # multipart nesting; e-mails attached to e-mails
+MAIL_MAX_PARTS = env_int("MAIL_MAX_PARTS", 1_000)  # MIME parts read of one e-mail
+MAIL_MAX_ATTACHMENTS = env_int("MAIL_MAX_ATTACHMENTS", 100)  # attachments indexed per e-mail
 # URL ingestion: size and time caps; private addresses are always refused.
 URL_FETCH_MAX_BYTES = env_int("URL_FETCH_MAX_BYTES", 10 * 1024 * 1024)
 URL_FETCH_TIMEOUT_SECONDS = env_float("URL_FETCH_TIMEOUT_SECONDS", 20.0)
 URL_FETCH_MAX_REDIRECTS = env_int("URL_FETCH_MAX_REDIRECTS", 5)
 # host:port pairs that may be fetched although private (an intranet wiki; tests). Empty by default.
 URL_FETCH_ALLOWED_PRIVATE_HOSTS = env_list("URL_FETCH_ALLOWED_PRIVATE_HOSTS", [])
+
+# --- Site sources (apps/sources): crawl limits and the re-sync schedule, defaults per source ---
+SOURCES_DEFAULT_MAX_PAGES = env_int("SOURCES_DEFAULT_MAX_PAGES", 200)
+SOURCES_DEFAULT_MAX_DEPTH = env_int("SOURCES_DEFAULT_MAX_DEPTH", 3)
+SOURCES_DEFAULT_EVERY_HOURS = env_int("SOURCES_DEFAULT_EVERY_HOURS", 24)
+# The most pages one source may be given (the form and `add_site --max-pages` refuse more).
+SOURCES_MAX_PAGES_LIMIT = env_int("SOURCES_MAX_PAGES_LIMIT", 10_000)
+# Polite pause between two requests to one host; a robots.txt Crawl-delay may ask for more,
+# up to SOURCES_MAX_CRAWL_DELAY_SECONDS.
+SOURCES_CRAWL_DELAY_SECONDS = env_float("SOURCES_CRAWL_DELAY_SECONDS", 1.0)
+SOURCES_MAX_CRAWL_DELAY_SECONDS = env_float("SOURCES_MAX_CRAWL_DELAY_SECONDS", 30.0)
+# A sync whose heartbeat (one per page) is older than this lost its worker: it may be run again.
+SOURCES_SYNC_LEASE_SECONDS = env_int("SOURCES_SYNC_LEASE_SECONDS", 600)
+# How often the sweep runs: single URL documents join the schedule, lost sync tasks come back.
+SOURCES_SWEEP_MINUTES = env_int("SOURCES_SWEEP_MINUTES", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -270,6 +303,9 @@ EXACT_SEARCH_MAX_ROWS = env_int("EXACT_SEARCH_MAX_ROWS", 10000)
 # all-MiniLM-L6-v2 reads at most 256 word pieces: chunks of ~200 tokens fit whole.
 CHUNK_TARGET_TOKENS = env_int("CHUNK_TARGET_TOKENS", 200)
 CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 40)
+# A chunk is never longer than this many characters, whatever its token estimate (a 3 MB token,
+# a whitespace run, base64): far under the local provider's 200,000 characters per input.
+CHUNK_MAX_CHARS = env_int("CHUNK_MAX_CHARS", 4000)
 
 LOGGING = {
     "version": 1,

@@ -28,6 +28,7 @@ ALLOWED_APP_IMPORTS: dict[str, frozenset[str]] = {
     "chat": frozenset({"search", "knowledge", "modelapi"}),
     "evaluation": frozenset({"search", "knowledge", "modelapi"}),
     "localmodels": frozenset(),
+    "sources": frozenset({"knowledge", "modelapi"}),
 }
 # Apps that no module outside themselves may import (the project package included).
 IMPORTED_BY_NOBODY = ("evaluation", "localmodels")

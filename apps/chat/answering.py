@@ -204,6 +204,7 @@ def _passage_json(passage: Passage) -> dict[str, Any]:
         "document_id": passage.document_id,
         "title": passage.document_title,
         "page": passage.page,
+        "page_kind": passage.page_kind,
         "url": passage.source_url,
         "text": passage.text,
         "score": round(passage.score, 4),

@@ -42,6 +42,7 @@ class Citation:
     url: str
     text: str
     kind: str
+    page_kind: str = "page"  # "slide" for presentations; stored citations without it: "page"
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +66,7 @@ def _numbered(spans: Sequence[tuple[int, int, Passage, str]]) -> list[Citation]:
                 url=passage.source_url,
                 text=passage.text,
                 kind=kind,
+                page_kind=passage.page_kind,
             )
         )
     return citations

@@ -5,13 +5,14 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from apps.knowledge.cleaning import CleanCharField
 from apps.knowledge.models import KnowledgeBase
 
 MAX_QUESTION_CHARS = 2000
 
 
 class AskForm(forms.Form):
-    question = forms.CharField(
+    question = CleanCharField(  # no control characters reach the pipeline or the database
         max_length=MAX_QUESTION_CHARS,
         widget=forms.Textarea(
             attrs={"rows": 3, "placeholder": "Ask a question…", "required": True}
@@ -37,9 +38,9 @@ class AskForm(forms.Form):
 
 
 class RenameForm(forms.Form):
-    title = forms.CharField(max_length=200, error_messages={"required": "Please type a title."})
+    title = CleanCharField(max_length=200, error_messages={"required": "Please type a title."})
 
 
 class FeedbackForm(forms.Form):
     rating = forms.TypedChoiceField(choices=[("1", "up"), ("-1", "down")], coerce=int)
-    comment = forms.CharField(max_length=2000, required=False)
+    comment = CleanCharField(max_length=2000, required=False)

@@ -49,7 +49,13 @@ def render_event(event: AnswerEvent) -> bytes:
         cited = event.citation
         return sse(
             "citation",
-            {"number": event.number, "end": cited.end, "title": cited.title, "page": cited.page},
+            {
+                "number": event.number,
+                "end": cited.end,
+                "title": cited.title,
+                "page": cited.page,
+                "page_kind": cited.page_kind,
+            },
         )
     if isinstance(event, Finished):
         conversation, message = event.outcome.conversation, event.outcome.message

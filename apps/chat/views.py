@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
@@ -81,9 +82,10 @@ def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     conversation = None
     if request.POST.get("conversation"):
-        conversation = get_object_or_404(
-            Conversation, pk=request.POST.get("conversation"), user=user
-        )
+        raw_id = request.POST.get("conversation", "")
+        if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18):
+            raise Http404("No such conversation.")  # "abc" was a ValueError, a 500
+        conversation = get_object_or_404(Conversation, pk=int(raw_id), user=user)
     events = answer_events(
         user=user,
         question=form.cleaned_data["question"],

@@ -6,7 +6,6 @@ plus page spans for PDFs, so that the chunker treats every format alike.
 
 from __future__ import annotations
 
-import codecs
 import io
 import json
 import re
@@ -14,8 +13,28 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from apps.knowledge import office_package as office  # ZIP office and book packages, RTF
 from apps.knowledge.errors import ExtractionError
+
+# Extracted and PageSpan live in ``extracted`` (format modules build them without importing
+# this module); they are re-exported here, where callers have always found them.
+from apps.knowledge.extracted import Extracted as Extracted
+from apps.knowledge.extracted import PageSpan as PageSpan
+from apps.knowledge.extracted import normalise_text as _normalise
 from apps.knowledge.formats import extract_csv, extract_docx, extract_json, extract_jsonl, is_docx
+from apps.knowledge.formats_image import IMAGE_MIME_TYPES, IMAGE_SUFFIXES, detect_image
+from apps.knowledge.formats_image import extract_image as _extract_image
+from apps.knowledge.formats_pdf import extract_pdf
+from apps.knowledge.mailkind import (
+    MAIL_MIME_TYPES,
+    MAIL_SUFFIXES,
+    MIME_EMAIL,
+    OLE_MAGIC,
+    looks_like_email,
+    ole_kind,
+)
+from apps.knowledge.ocr import OcrOptions
+from apps.knowledge.textcodec import decode_text, text_head
 
 MIME_PDF = "application/pdf"
 MIME_HTML = "text/html"
@@ -36,6 +55,9 @@ DOCUMENT_MIME_TYPES = (
     MIME_CSV,
     MIME_JSON,
     MIME_JSONL,
+    *office.OFFICE_MIME_TYPES,
+    *MAIL_MIME_TYPES,
+    *IMAGE_MIME_TYPES,
 )
 SUPPORTED_MIME_TYPES = (*DOCUMENT_MIME_TYPES, MIME_ZIP)
 # What the file picker offers; the content decides in the end.
@@ -53,6 +75,9 @@ ACCEPTED_SUFFIXES = (
     ".jsonl",
     ".ndjson",
     ".zip",
+    *office.OFFICE_SUFFIXES,
+    *MAIL_SUFFIXES,
+    *IMAGE_SUFFIXES,
 )
 DEFAULT_MAX_EXPANDED_BYTES = 100 * 1024 * 1024
 
@@ -62,31 +87,11 @@ _CSV_SUFFIXES = {".csv", ".tsv"}
 _JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _BINARY_MAGIC = (
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
     (b"\x7fELF", "an executable"),
     (b"MZ", "an executable"),
     (b"\x1f\x8b", "a gzip archive"),
 )
-
-
-@dataclass(frozen=True)
-class PageSpan:
-    page: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """``pages`` numbers spans of the text; ``page_kind`` says what they count (``"page"``
-    of a PDF or scan, ``"slide"`` of a presentation), for citations like "slide 3"."""
-
-    text: str
-    pages: list[PageSpan] = field(default_factory=list)
-    title: str = ""
-    page_kind: str = "page"
 
 
 def detect_mime_type(data: bytes, filename: str) -> str:
@@ -98,16 +103,18 @@ def detect_mime_type(data: bytes, filename: str) -> str:
         return MIME_PDF
     if data.startswith(_ZIP_MAGIC):
         return _zip_kind(data)
+    if office.is_rtf(data):
+        return office.MIME_RTF
+    if image_type := detect_image(data):
+        return image_type  # read through OCR
+    if data.startswith(OLE_MAGIC):
+        return ole_kind(data)  # an Outlook message, or refused with the reason
     for magic, description in _BINARY_MAGIC:
         if data.startswith(magic):
             raise ExtractionError(f"Unsupported file type: the content is {description}.")
-    try:
-        # An incremental decoder tolerates a multi-byte character cut at the 4 KiB mark.
-        head = codecs.getincrementaldecoder("utf-8")().decode(data[:4096], final=False)
-    except UnicodeDecodeError as exc:
-        raise ExtractionError("Unsupported file type: the content is not UTF-8 text.") from exc
-    if "\x00" in head:
-        raise ExtractionError("Unsupported file type: the content is binary.")
+    head = text_head(data)  # text in any common encoding; binary content is refused
+    if looks_like_email(head, filename):
+        return MIME_EMAIL
     lowered = head.lstrip().lower()
     if suffix in _HTML_SUFFIXES or lowered.startswith(("<!doctype html", "<html")):
         return MIME_HTML
@@ -135,15 +142,10 @@ def _zip_kind(data: bytes) -> str:
         return MIME_DOCX
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
+            package = office.package_mime_type(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ExtractionError(f"The archive could not be read: {exc}") from exc
-    if "xl/workbook.xml" in names or "ppt/presentation.xml" in names:
-        raise ExtractionError(
-            "Unsupported file type: Excel and PowerPoint files are not indexed; "
-            "export them as CSV or PDF."
-        )
-    return MIME_ZIP
+    return package or MIME_ZIP
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,15 @@ class ExtractOptions:
     settings, so the worker builds this from its settings (``indexing.extract_options``)."""
 
     max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
+    mail_max_depth: int = 10  # multipart nesting of an e-mail
+    mail_max_parts: int = 1_000  # MIME parts of one e-mail
+    mail_max_attachments: int = 100  # attachments of one e-mail
+    spreadsheet_max_rows: int = 50_000  # per sheet
+    spreadsheet_max_cells: int = 2_000_000  # per workbook
+    office_max_parts: int = 1_000  # sheets, slides or chapters of one file
+    ocr: OcrOptions = field(default_factory=OcrOptions)  # scans and images
+    # A fetched web page: its main content only (trafilatura, apps/knowledge/webpage.py).
+    main_content: bool = False
 
 
 def extract(data: bytes, mime_type: str, *, options: ExtractOptions | None = None) -> Extracted:
@@ -161,7 +172,11 @@ def extract(data: bytes, mime_type: str, *, options: ExtractOptions | None = Non
     if not data:
         raise ExtractionError("The file is empty.")
     if mime_type == MIME_PDF:
-        return extract_pdf(data)
+        return extract_pdf(data, options.ocr)
+    if mime_type == MIME_HTML and options.main_content:
+        from apps.knowledge.webpage import extract_web_page
+
+        return extract_web_page(data)
     if mime_type == MIME_HTML:
         return extract_html(_decode(data))
     if mime_type in (MIME_MARKDOWN, MIME_TEXT):
@@ -174,53 +189,19 @@ def extract(data: bytes, mime_type: str, *, options: ExtractOptions | None = Non
         return Extracted(text=_normalise(extract_json(_decode(data))))
     if mime_type == MIME_JSONL:
         return Extracted(text=_normalise(extract_jsonl(_decode(data))))
+    if mime_type in office.OFFICE_MIME_TYPES:
+        return office.extract_office(data, mime_type, options)
+    if mime_type in IMAGE_MIME_TYPES:
+        return _extract_image(data, mime_type, options.ocr)
+    if mime_type in MAIL_MIME_TYPES:
+        from apps.knowledge.mailtext import extract_mail  # it imports this module
+
+        return extract_mail(data, mime_type, options)
     raise ExtractionError(f"Unsupported file type: {mime_type}.")
 
 
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ExtractionError(f"The file is not valid UTF-8 text (byte {exc.start}).") from exc
-
-
-def _normalise(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    return re.sub(r"[ \t]+\n", "\n", text).strip("\n")
-
-
-def extract_pdf(data: bytes) -> Extracted:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise ExtractionError("The PDF is encrypted; upload an unprotected copy.")
-        parts: list[str] = []
-        pages: list[PageSpan] = []
-        offset = 0
-        for number, page in enumerate(reader.pages, start=1):
-            page_text = _normalise(page.extract_text() or "")
-            if parts:
-                offset += 2  # the "\n\n" joining pages
-            pages.append(PageSpan(number, offset, offset + len(page_text)))
-            parts.append(page_text)
-            offset += len(page_text)
-        title = ""
-        if reader.metadata is not None and reader.metadata.title:
-            title = str(reader.metadata.title)
-    except ExtractionError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise ExtractionError(f"The PDF could not be read: {exc}") from exc
-    text = "\n\n".join(parts)
-    if not text.strip():
-        raise ExtractionError(
-            "The PDF has no extractable text (a scanned document?). "
-            "OCR is not available here: upload a PDF with a text layer."
-        )
-    return Extracted(text=text, pages=pages, title=title)
+    return decode_text(data)  # BOMs, UTF-8, then detection (textcodec)
 
 
 _BLOCK_SELECTOR = "h1,h2,h3,h4,h5,h6,p,li,pre,blockquote,td,th,dt,dd,figcaption"

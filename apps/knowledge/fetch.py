@@ -6,6 +6,9 @@ scheme must be http(s), and every address the host name resolves to must be publ
 private addresses; decimal and octal IPv4 forms resolve like any other name and are
 checked the same way). The connection then goes to the checked address itself, so
 a second DNS answer cannot swap in a private one.
+
+A re-sync asks conditionally (``etag`` / ``last_modified`` of the copy it has): a 304
+comes back as a ``Fetched`` with ``not_modified`` and no body.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -27,11 +31,35 @@ class FetchRefused(ExtractionError):
     """The URL points somewhere we never connect to."""
 
 
+class PageStatusError(ExtractionError):
+    """The server answered with an error status (404, 410, 503…): ``status`` says which."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RedirectNotFollowed(ExtractionError):
+    """A redirect to where the caller does not go (a crawl's scope): ``location`` says where."""
+
+    def __init__(self, message: str, *, location: str) -> None:
+        super().__init__(message)
+        self.location = location
+
+
 @dataclass(frozen=True)
 class Fetched:
     url: str
     content_type: str
     data: bytes
+    status: int = 200
+    etag: str = ""
+    last_modified: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        """The copy we asked about (``If-None-Match`` / ``If-Modified-Since``) is current."""
+        return self.status == 304
 
 
 @dataclass(frozen=True)
@@ -103,36 +131,75 @@ def fetch_url(
     timeout: float,
     max_redirects: int,
     allowed_private: frozenset[str] = frozenset(),
+    etag: str = "",
+    last_modified: str = "",
+    follow: Callable[[str], bool] | None = None,
 ) -> Fetched:
-    """GET ``url`` within a size cap and a total time budget, checking every hop."""
+    """GET ``url`` within a size cap and a total time budget, checking every hop; with
+    ``etag`` / ``last_modified`` of a stored copy, a 304 answer is returned as ``not_modified``;
+    a redirect to a URL that ``follow`` refuses is not taken (``RedirectNotFollowed``)."""
     deadline = time.monotonic() + timeout
     current = url
+    conditional = _conditional_headers(etag=etag, last_modified=last_modified)
     with httpx.Client(
         follow_redirects=False, trust_env=False, timeout=httpx.Timeout(min(timeout, 10.0))
     ) as client:
         for _ in range(max_redirects + 1):
             target = parse_target(current)
             addresses = resolve_public(target, allowed_private=allowed_private)
-            response = _connect_first(client, target, addresses, url=current)
+            response = _connect_first(client, target, addresses, url=current, extra=conditional)
             try:
                 if response.is_redirect and response.headers.get("location"):
                     current = urljoin(current, response.headers["location"])
+                    if follow is not None and not follow(current):
+                        raise RedirectNotFollowed(
+                            f"{url} redirects to {current}, which is not followed.",
+                            location=current,
+                        )
                     continue
                 if response.status_code >= 400:
-                    raise ExtractionError(
-                        f"The page at {current} answered HTTP {response.status_code}."
+                    raise PageStatusError(
+                        f"The page at {current} answered HTTP {response.status_code}.",
+                        status=response.status_code,
                     )
-                data = _read_body_capped(
-                    response, max_bytes=max_bytes, deadline=deadline, url=current
-                )
-                return Fetched(current, response.headers.get("content-type", ""), data)
+                data = b""
+                if response.status_code != 304:
+                    data = _read_body_capped(
+                        response, max_bytes=max_bytes, deadline=deadline, url=current
+                    )
+                return _fetched(current, response, data)
             finally:
                 response.close()
     raise ExtractionError(f"More than {max_redirects} redirects from {url}.")
 
 
+def _conditional_headers(*, etag: str, last_modified: str) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _fetched(url: str, response: httpx.Response, data: bytes) -> Fetched:
+    return Fetched(
+        url,
+        response.headers.get("content-type", ""),
+        data,
+        status=response.status_code,
+        etag=response.headers.get("etag", ""),
+        last_modified=response.headers.get("last-modified", ""),
+    )
+
+
 def _connect_first(
-    client: httpx.Client, target: _Target, addresses: list[str], *, url: str
+    client: httpx.Client,
+    target: _Target,
+    addresses: list[str],
+    *,
+    url: str,
+    extra: dict[str, str] | None = None,
 ) -> httpx.Response:
     """Open the request on the first checked address that answers (IPv6 or IPv4)."""
     default_port = target.port == (443 if target.scheme == "https" else 80)
@@ -140,6 +207,7 @@ def _connect_first(
         "Host": target.host if default_port else f"{target.host}:{target.port}",
         "User-Agent": USER_AGENT,
         "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5",
+        **(extra or {}),
     }
     failure: Exception | None = None
     for address in addresses:

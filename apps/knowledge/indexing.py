@@ -8,7 +8,7 @@ replace old ones in one transaction, so answers never see a half-updated documen
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from django.conf import settings
@@ -16,16 +16,20 @@ from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, transaction
 
 from apps.knowledge.chunking import ChunkDraft, chunk_text
+from apps.knowledge.cleaning import clean_extracted
 from apps.knowledge.embedding import embed_inputs, embedding_input
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import (
     MIME_HTML,
+    MIME_PDF,
     MIME_ZIP,
     Extracted,
     ExtractOptions,
     detect_mime_type,
 )
 from apps.knowledge.fetch import fetch_url
+from apps.knowledge.formats_image import IMAGE_MIME_TYPES
+from apps.knowledge.mailkind import MAIL_MIME_TYPES
 from apps.knowledge.models import (
     VECTOR_DIMENSIONS,
     Chunk,
@@ -34,6 +38,7 @@ from apps.knowledge.models import (
     KnowledgeBase,
     sha256_hex,
 )
+from apps.knowledge.ocr import OcrOptions
 from apps.knowledge.queue import claim_document, enqueue_indexing
 from apps.knowledge.sandbox import extract_isolated
 from apps.modelapi.client import embeddings_endpoint
@@ -91,11 +96,12 @@ def fetch_page(document: Document) -> bytes:
     return fetched.data
 
 
-def read_content(document: Document) -> bytes:
-    """The document's bytes: typed text, the stored file, or the page fetched now."""
+def read_content(document: Document, *, stored_page: bool = False) -> bytes:
+    """The document's bytes: typed text, the stored file, or the page fetched now (unless
+    ``stored_page``: a site sync has just fetched it, conditionally, and stored it)."""
     if document.source_kind == Document.SourceKind.TEXT:
         return document.text.encode("utf-8")
-    if document.source_kind == Document.SourceKind.URL:
+    if document.source_kind == Document.SourceKind.URL and not (stored_page and document.file):
         return fetch_page(document)
     with document.file.open("rb") as handle:
         return bytes(handle.read())
@@ -103,7 +109,34 @@ def read_content(document: Document) -> bytes:
 
 def extract_options() -> ExtractOptions:
     """The extractors' limits and settings, for the child process that has no settings."""
-    return ExtractOptions(max_expanded_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES)
+    return ExtractOptions(
+        max_expanded_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES,
+        spreadsheet_max_rows=settings.SPREADSHEET_MAX_ROWS,
+        spreadsheet_max_cells=settings.SPREADSHEET_MAX_CELLS,
+        office_max_parts=settings.OFFICE_MAX_PARTS,
+        mail_max_depth=settings.MAIL_MAX_DEPTH,
+        mail_max_parts=settings.MAIL_MAX_PARTS,
+        mail_max_attachments=settings.MAIL_MAX_ATTACHMENTS,
+        ocr=ocr_options(),
+    )
+
+
+def ocr_options() -> OcrOptions:
+    return OcrOptions(
+        languages=settings.OCR_LANGUAGES,
+        dpi=settings.OCR_DPI,
+        max_pages=settings.OCR_MAX_PAGES,
+        max_pixels=settings.OCR_MAX_PIXELS,
+        timeout_seconds=settings.OCR_TIMEOUT_SECONDS,
+        tesseract_cmd=settings.OCR_TESSERACT_CMD,
+    )
+
+
+def extraction_timeout(mime_type: str) -> float:
+    """PDFs and images may need OCR, which has its own budget on top (it runs in the child)."""
+    if mime_type == MIME_PDF or mime_type in IMAGE_MIME_TYPES:
+        return float(settings.EXTRACT_TIMEOUT_SECONDS + settings.OCR_TIMEOUT_SECONDS)
+    return float(settings.EXTRACT_TIMEOUT_SECONDS)
 
 
 def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
@@ -114,19 +147,25 @@ def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
     extracted: Extracted = extract_isolated(
         data,
         document.mime_type,
-        timeout=settings.EXTRACT_TIMEOUT_SECONDS,
+        timeout=extraction_timeout(document.mime_type),
         memory_mb=settings.EXTRACT_MEMORY_MB,
-        options=extract_options(),
+        # A fetched page (URL, site source) keeps its main content only, not the menus.
+        options=replace(
+            extract_options(), main_content=document.source_kind == Document.SourceKind.URL
+        ),
     )
+    extracted = clean_extracted(extracted)  # no control characters are stored (cleaning.py)
     drafts = chunk_text(
         extracted,
         target_tokens=settings.CHUNK_TARGET_TOKENS,
         overlap_tokens=settings.CHUNK_OVERLAP_TOKENS,
+        max_chars=settings.CHUNK_MAX_CHARS,
     )
     if not drafts:
         raise ExtractionError("No extractable text: the document is empty once read.")
     document.page_kind = extracted.page_kind
-    if extracted.title and document.source_kind == Document.SourceKind.URL:
+    from_content = document.mime_type in MAIL_MIME_TYPES  # an e-mail's subject is its title
+    if extracted.title and (from_content or document.source_kind == Document.SourceKind.URL):
         document.title = " ".join(extracted.title.split())[:500]
     return drafts
 
@@ -150,14 +189,15 @@ def is_unchanged(document: Document, digest: str, model_name: str) -> bool:
     )
 
 
-def index_document(*, document_id: int) -> IngestResult:
-    """Index one document. Safe to run twice; failures are recorded on the row."""
+def index_document(*, document_id: int, stored_page: bool = False) -> IngestResult:
+    """Index one document. Safe to run twice; failures are recorded on the row.
+    ``stored_page``: a URL document is read from the copy a site sync stored, not fetched."""
     if not claim_document(document_id=document_id):
         return IngestResult("not_claimed")
     document = Document.objects.select_related("knowledge_base").get(pk=document_id)
     model_name = embeddings_endpoint().model
     try:
-        data = read_content(document)
+        data = read_content(document, stored_page=stored_page)
         digest = sha256_hex(data)
         if is_unchanged(document, digest, model_name):
             document.mark_ready(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -17,12 +18,18 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from apps.knowledge.cleaning import clean_line, clean_text
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import MIME_ZIP, SUPPORTED_MIME_TYPES, detect_mime_type
 from apps.knowledge.fetch import parse_target
 from apps.knowledge.formats import ArchiveLimits, expand_zip
+from apps.knowledge.mail import MailLimits
+from apps.knowledge.mailkind import MAIL_MIME_TYPES
+from apps.knowledge.mailtext import mail_attachments
 from apps.knowledge.models import Document, KnowledgeBase, sha256_hex
 from apps.knowledge.queue import enqueue_indexing
+
+MAX_URL_CHARS = 2000  # Document.source_url
 
 
 class UploadRejected(Exception):
@@ -58,12 +65,17 @@ def validate_upload(*, data: bytes, filename: str) -> str:
 
 def title_from_name(name: str) -> str:
     """The uploaded name, kept only as a title (storage names are generated)."""
-    cleaned = " ".join(name.replace("\x00", "").replace("\\", "/").split()) or "untitled"
+    cleaned = clean_line(name.replace("\\", "/")) or "untitled"
     return cleaned[:500]
 
 
 def add_file_document(
-    *, knowledge_base: KnowledgeBase, filename: str, data: bytes, title: str = ""
+    *,
+    knowledge_base: KnowledgeBase,
+    filename: str,
+    data: bytes,
+    title: str = "",
+    parent: Document | None = None,
 ) -> Document:
     """Store one file as a queued document and enqueue its ingestion on commit.
 
@@ -85,7 +97,10 @@ def add_file_document(
     old_file = document.file.name if document is not None and document.file else ""
     if document is None:
         document = Document(
-            knowledge_base=knowledge_base, title=title, source_kind=Document.SourceKind.FILE
+            knowledge_base=knowledge_base,
+            title=title,
+            source_kind=Document.SourceKind.FILE,
+            parent=parent,  # the e-mail an attachment came with
         )
     document.mime_type = mime_type
     document.sha256 = digest
@@ -108,33 +123,87 @@ def archive_limits() -> ArchiveLimits:
     )
 
 
-def add_upload(*, knowledge_base: KnowledgeBase, filename: str, data: bytes) -> list[UploadOutcome]:
-    """One uploaded file: a document, or for a ZIP archive one document per member."""
+def add_upload(
+    *,
+    knowledge_base: KnowledgeBase,
+    filename: str,
+    data: bytes,
+    parent: Document | None = None,
+    depth: int = 0,
+) -> list[UploadOutcome]:
+    """One uploaded file: a document, or for a ZIP archive one document per member; an
+    e-mail's attachments become documents of their own (``parent``: the e-mail)."""
     try:
         mime_type = validate_upload(data=data, filename=filename)
         if mime_type != MIME_ZIP:
-            return [_add_one(knowledge_base, filename, data)]
+            return _add_one(knowledge_base, filename, data, parent, depth)
         members = expand_zip(data, archive_limits())
     except (UploadRejected, ExtractionError) as exc:
         return [UploadOutcome(filename, None, str(exc))]
-    return [
-        _add_one(knowledge_base, f"{filename}/{member.path}", member.data) for member in members
-    ]
+    outcomes: list[UploadOutcome] = []
+    for member in members:
+        name = f"{filename}/{member.path}"
+        outcomes += _add_one(knowledge_base, name, member.data, parent, depth)
+    return outcomes
 
 
-def _add_one(knowledge_base: KnowledgeBase, name: str, data: bytes) -> UploadOutcome:
+def _add_one(
+    knowledge_base: KnowledgeBase, name: str, data: bytes, parent: Document | None, depth: int
+) -> list[UploadOutcome]:
     digest = sha256_hex(data)
     existed = Document.objects.filter(knowledge_base=knowledge_base, sha256=digest).exists()
     try:
-        document = add_file_document(knowledge_base=knowledge_base, filename=name, data=data)
+        document = add_file_document(
+            knowledge_base=knowledge_base, filename=name, data=data, parent=parent
+        )
     except UploadRejected as exc:
-        return UploadOutcome(name, None, str(exc))
-    return UploadOutcome(name, document, duplicate=existed)
+        return [UploadOutcome(name, None, str(exc))]
+    outcomes = [UploadOutcome(name, document, duplicate=existed)]
+    if document.mime_type in MAIL_MIME_TYPES:
+        outcomes += _add_attachments(knowledge_base, name, data, document, depth)
+    return outcomes
+
+
+def mail_limits() -> MailLimits:
+    return MailLimits(
+        max_depth=settings.MAIL_MAX_DEPTH,
+        max_parts=settings.MAIL_MAX_PARTS,
+        max_attachments=settings.MAIL_MAX_ATTACHMENTS,
+        max_attachment_bytes=settings.ARCHIVE_MAX_EXPANDED_BYTES,
+    )
+
+
+def _add_attachments(
+    knowledge_base: KnowledgeBase, name: str, data: bytes, email: Document, depth: int
+) -> list[UploadOutcome]:
+    """Each attachment of a supported type: a document of its own, linked to its e-mail,
+    split off now like an archive's members (the same e-mail again adds nothing new)."""
+    if depth >= settings.MAIL_MAX_DEPTH:
+        reason = f"e-mails nested deeper than {settings.MAIL_MAX_DEPTH} levels are not expanded."
+        return [UploadOutcome(name, None, f"{name}: {reason}")]
+    try:
+        attachments, notes = mail_attachments(data, email.mime_type, mail_limits())
+    except ExtractionError:
+        return []  # the e-mail itself fails when it is indexed, with the reason
+    outcomes = [UploadOutcome(name, None, f"{name}: {note}") for note in notes]
+    for attachment in attachments:
+        outcomes += add_upload(
+            knowledge_base=knowledge_base,
+            filename=f"{name}/{attachment.name}",
+            data=attachment.data,
+            parent=email,
+            depth=depth + 1,
+        )
+    return outcomes
 
 
 def add_url_document(*, knowledge_base: KnowledgeBase, url: str) -> UploadOutcome:
     """Queue a web page; it is fetched by the worker (with the address checks) when indexed."""
-    url = url.strip()
+    url = clean_text(url).strip()
+    if len(url) > MAX_URL_CHARS:
+        return UploadOutcome(
+            url[:100] + "…", None, f"URLs longer than {MAX_URL_CHARS:,} characters are not added."
+        )
     try:
         parse_target(url)
     except ExtractionError as exc:
@@ -182,9 +251,21 @@ def add_batch(
 
 
 def delete_document(*, document: Document) -> None:
-    """Remove a document; its chunks go in the same transaction, its file after commit."""
-    storage, name = document.file.storage, document.file.name
+    """Remove a document and the documents found in it (an e-mail's attachments); their
+    chunks go in the same transaction, their files after commit."""
+    storage = document.file.storage
+    names = [name for name in [document.file.name, *_part_files(document)] if name]
     with transaction.atomic():
         document.delete()
-        if name:
-            transaction.on_commit(lambda: storage.delete(name))
+        for name in names:
+            transaction.on_commit(partial(storage.delete, name))
+
+
+def _part_files(document: Document) -> list[str]:
+    names: list[str] = []
+    parents = [document.pk]
+    while parents:
+        parts = list(Document.objects.filter(parent__in=parents).values_list("pk", "file"))
+        names += [file for _, file in parts]
+        parents = [pk for pk, _ in parts]
+    return names

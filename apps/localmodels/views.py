@@ -107,6 +107,11 @@ def _parse(model: type[R], request: HttpRequest) -> R | JsonResponse:
     except ValueError:
         return error_response(400, "The request body is not valid JSON.")
     try:
+        # JSON may spell a lone surrogate ("\ud800"), which no tokenizer takes (it was a 500).
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return error_response(400, "The request body holds invalid Unicode (a lone surrogate).")
+    try:
         return model.model_validate(payload)
     except ValidationError as exc:
         first = exc.errors()[0]

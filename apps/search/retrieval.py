@@ -31,6 +31,7 @@ class Passage:
     source_url: str
     mime_type: str
     score: float
+    page_kind: str = "page"  # what ``page`` counts: "page" (PDF, scan) or "slide"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def load_passages(candidates: list[Candidate], *, knowledge_base_ids: list[int])
                 source_url=chunk.document.source_url,
                 mime_type=chunk.document.mime_type,
                 score=candidate.score,
+                page_kind=chunk.document.page_kind,
             )
         )
     return passages

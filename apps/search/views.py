@@ -7,20 +7,39 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString
 
-from apps.knowledge.extract import DOCUMENT_MIME_TYPES
+from apps.knowledge.cleaning import clean_text
+from apps.knowledge.extract import MIME_DOCX
+from apps.knowledge.formats_image import IMAGE_MIME_TYPES
+from apps.knowledge.mailkind import MAIL_MIME_TYPES
 from apps.knowledge.models import KnowledgeBase
+from apps.knowledge.office_package import (
+    MIME_EPUB,
+    MIME_ODP,
+    MIME_ODS,
+    MIME_ODT,
+    MIME_PPTX,
+    MIME_RTF,
+    MIME_XLSM,
+    MIME_XLSX,
+)
 from apps.modelapi.errors import ModelApiError
 from apps.search.highlight import highlight
 from apps.search.retrieval import Passage, retrieve
 
 FILE_TYPES = {
     "pdf": ("PDF", {"application/pdf"}),
-    "word": ("Word", {m for m in DOCUMENT_MIME_TYPES if "wordprocessingml" in m}),
+    "word": ("Word, OpenDocument text, RTF", {MIME_DOCX, MIME_ODT, MIME_RTF}),
+    "sheets": ("Spreadsheets", {MIME_XLSX, MIME_XLSM, MIME_ODS}),
+    "slides": ("Presentations", {MIME_PPTX, MIME_ODP}),
+    "books": ("E-books", {MIME_EPUB}),
+    "images": ("Scans and images", set(IMAGE_MIME_TYPES)),
     "text": ("Text and Markdown", {"text/plain", "text/markdown"}),
     "web": ("Web pages", {"text/html"}),
     "data": ("CSV and JSON", {"text/csv", "application/json", "application/jsonl"}),
+    "email": ("E-mail", set(MAIL_MIME_TYPES)),
 }
 RESULTS = 10
+MAX_ID_DIGITS = 18  # a bigint
 # Reranked results scoring below this share of the best one are hidden behind "show all".
 WEAK_MATCH_SHARE = 0.6
 
@@ -32,7 +51,10 @@ class Hit:
 
 
 def _int_or_none(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else None
+    """A database id from a query parameter ("²" is a digit to ``isdigit``, not to ``int``)."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS:
+        return int(raw)
+    return None
 
 
 def strong_matches(passages: list[Passage]) -> list[Passage]:
@@ -54,7 +76,7 @@ def _with_all(request: HttpRequest) -> str:
 def search_view(request: HttpRequest) -> HttpResponse:
     """Ranked passages (hybrid + rerank, no generation). Without JavaScript it is a plain
     GET form; the page's script asks for the results fragment as you type."""
-    query = request.GET.get("q", "").strip()[:500]
+    query = clean_text(request.GET.get("q", "")).strip()[:500]  # a NUL was a 500
     knowledge_base = _int_or_none(request.GET.get("kb"))
     file_type = request.GET.get("type", "")
     show_all = request.GET.get("all") == "1"

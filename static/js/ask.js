@@ -41,7 +41,7 @@
     view.markers.slice().sort((a, b) => a.end - b.end).forEach((m) => {
       view.body.append(document.createTextNode(view.text.slice(cursor, m.end)));
       const mark = el("span", "cite-marker pending", String(m.number));
-      mark.title = m.title + (m.page ? ", page " + m.page : "");
+      mark.title = m.title + (m.page ? ", " + (m.page_kind || "page") + " " + m.page : "");
       view.body.append(mark);
       cursor = Math.max(cursor, m.end);
     });

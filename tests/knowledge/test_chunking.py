@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from django.conf import settings
+
 from apps.knowledge.chunking import chunk_text
 from apps.knowledge.extract import Extracted, PageSpan, extract_pdf
 from apps.modelapi.tokens import estimate_tokens
@@ -60,3 +63,100 @@ def test_pdf_chunks_keep_page_numbers_and_offsets() -> None:
 
 def test_empty_text_gives_no_chunks() -> None:
     assert chunk_text(Extracted(""), target_tokens=50, overlap_tokens=10) == []
+
+
+# --- Long runs: no chunk is ever longer than max_chars, and no text is lost ---
+
+
+def _non_space(text: str) -> str:
+    return "".join(text.split())
+
+
+def _assert_bounded_and_whole(text: str, max_chars: int, target: int = 200) -> list:
+    chunks = chunk_text(
+        Extracted(text), target_tokens=target, overlap_tokens=40, max_chars=max_chars
+    )
+    assert chunks
+    for chunk in chunks:
+        assert text[chunk.char_start : chunk.char_end] == chunk.text
+        assert len(chunk.text) <= max_chars
+        assert chunk.token_count <= target
+    # Every non-space character is in some chunk (overlaps may repeat some).
+    assert sum(len(_non_space(c.text)) for c in chunks) >= len(_non_space(text))
+    covered = sorted((c.char_start, c.char_end) for c in chunks)
+    position = 0
+    for start, end in covered:
+        assert not _non_space(text[position:start]), "text between chunks was dropped"
+        position = max(position, end)
+    assert not _non_space(text[position:])
+    return chunks
+
+
+def test_a_three_megabyte_token_without_spaces_is_cut_into_bounded_chunks() -> None:
+    chunks = _assert_bounded_and_whole("a" * 3_000_000, max_chars=4000)
+    assert len(chunks) >= 3_000_000 // 4000
+
+
+def test_a_minified_json_line_and_a_base64_blob_are_cut_into_bounded_chunks() -> None:
+    import base64
+    import json
+    import random
+
+    minified = json.dumps(
+        [{"id": i, "name": f"item{i}", "tags": ["x", "y"]} for i in range(5000)],
+        separators=(",", ":"),
+    )
+    blob = base64.b64encode(random.Random(7).randbytes(300_000)).decode()
+    _assert_bounded_and_whole(minified, max_chars=1000)
+    _assert_bounded_and_whole(f"Before the blob.\n\n{blob}\n\nAfter the blob.", max_chars=1000)
+
+
+def test_whitespace_between_words_counts_against_the_character_bound() -> None:
+    text = "start" + " " * 500_000 + "middle" + "\n" * 500_000 + "end"
+    chunks = _assert_bounded_and_whole(text, max_chars=1000)
+    assert [c.text for c in chunks] == ["start", "middle", "end"]
+
+
+def test_a_run_of_sentence_marks_alone_is_kept() -> None:
+    chunks = _assert_bounded_and_whole("Why?\n\n" + "?!" * 50_000, max_chars=1000)
+    assert chunks[0].text.startswith("Why?")
+
+
+def test_an_overlong_heading_line_is_body_text_not_a_heading() -> None:
+    text = "# " + "h" * 50_000 + "\n\nBody text."
+    chunks = _assert_bounded_and_whole(text, max_chars=1000)
+    assert all(len(c.heading) <= 300 for c in chunks)
+
+
+def test_a_long_run_scans_in_linear_time() -> None:
+    import time
+
+    started = time.perf_counter()
+    chunk_text(Extracted(" " * 200_000 + "x" + "\n" + " " * 200_000), max_chars=1000)
+    assert time.perf_counter() - started < 2.0, "a regular expression backtracks over the run"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("token.txt", b"x" * 3_000_000),
+        ("minified.json.txt", (b'{"k":"' + b"v" * 50 + b'",' + b'"n":12345},') * 20_000),
+        (
+            "blob.txt",
+            b"Attachment dump:\n\n" + __import__("base64").b64encode(b"\x00\xff" * 300_000),
+        ),
+    ],
+)
+def test_a_file_of_one_long_run_indexes_through_the_local_provider(
+    knowledge_base, name, data
+) -> None:
+    """Before: the local provider answered 413 ("at most 2048 inputs of 200000 characters")."""
+    from apps.knowledge.indexing import index_document
+    from apps.knowledge.uploads import add_file_document
+
+    document = add_file_document(knowledge_base=knowledge_base, filename=name, data=data)
+    assert index_document(document_id=document.pk).outcome == "indexed", document.error
+    document.refresh_from_db()
+    assert document.chunk_count == document.chunks.count() > 1
+    assert max(len(c.text) for c in document.chunks.all()) <= settings.CHUNK_MAX_CHARS

@@ -72,23 +72,26 @@ def test_broken_documents_fail_with_a_readable_reason(
     _unharmed(healthy)
 
 
-def test_scanned_pdf_failure_says_that_ocr_is_not_available(knowledge_base, healthy) -> None:
-    assert "OCR is not available" in _fail_at_indexing(knowledge_base, "scan.pdf", pdf_bytes([""]))
+def test_scanned_pdf_failure_without_tesseract_says_how_to_enable_ocr(
+    knowledge_base, healthy, settings
+) -> None:
+    settings.OCR_TESSERACT_CMD = "/nonexistent/tesseract"
+    assert "OCR needs Tesseract" in _fail_at_indexing(knowledge_base, "scan.pdf", pdf_bytes([""]))
 
 
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
         ("empty.txt", b"", "is empty"),
-        ("bad.md", b"caf\xc3\xa9 ok then \xff\xfe broken", "not UTF-8 text"),
+        ("bad.md", b"caf\xc3\xa9 ok then \x00\xff\xfe broken", "content is binary"),
         ("empty.zip", b"", "is empty"),
         ("nothing.zip", zip_bytes({}), "The archive is empty"),
         (
             "photo.pdf",
-            b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
-            "Unsupported file type: the content is a PNG image",
+            b"GIF89a" + b"\x00" * 64,
+            "Unsupported file type: the content is a GIF image",
         ),
-        ("sheet.zip", zip_bytes({"xl/workbook.xml": b"<x/>"}), "Excel and PowerPoint"),
+        ("book.xlsb", zip_bytes({"xl/workbook.bin": b"\x00"}), "Excel binary workbooks"),
         ("inner.zip", zip_bytes({"nested.zip": zip_bytes({"a.txt": b"a"})}), "nested archives"),
     ],
 )

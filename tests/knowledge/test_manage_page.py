@@ -38,7 +38,7 @@ def test_many_files_and_urls_in_one_upload_each_get_an_outcome(staff, knowledge_
             "files": [
                 SimpleUploadedFile("a.md", b"# A\n\nAlpha text."),
                 SimpleUploadedFile("b.txt", b"Beta text."),
-                SimpleUploadedFile("c.png", b"\x89PNG\r\n\x1a\n0000"),
+                SimpleUploadedFile("c.gif", b"GIF89a0000"),
             ],
             "urls": "https://example.com/page\nftp://example.com/x\n",
         },
@@ -47,7 +47,7 @@ def test_many_files_and_urls_in_one_upload_each_get_an_outcome(staff, knowledge_
     items = {item["name"]: item for item in response.json()["items"]}
     assert items["a.md"]["document"]["status"] == "queued"
     assert items["b.txt"]["document"]["status"] == "queued"
-    assert "PNG image" in items["c.png"]["error"]
+    assert "GIF image" in items["c.gif"]["error"]
     assert items["https://example.com/page"]["document"]["status"] == "queued"
     assert "Only http and https" in items["ftp://example.com/x"]["error"]
     assert Document.objects.count() == 3

@@ -29,6 +29,13 @@ POSTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "knowledge:sharing": ("knowledge_base", {"shared_with_all": "on"}),
     "knowledge:reindex": ("document", {}),
     "knowledge:delete": ("document", {}),
+    "sources:add": (
+        "knowledge_base",
+        {"start_url": "https://example.com/", "max_pages": 5, "max_depth": 1, "every_hours": 24},
+    ),
+    "sources:sync": ("site_source", {}),
+    "sources:cancel": ("site_source", {}),
+    "sources:delete": ("site_source", {}),
 }
 # Pages that only read (GET); a POST to them changes nothing.
 READ_ONLY = {
@@ -38,6 +45,7 @@ READ_ONLY = {
     "knowledge:status",
     "knowledge:document",
     "knowledge:document_file",
+    "sources:source",
 }
 # The model provider API takes no cookies: loopback callers or a bearer key only.
 NOT_BROWSER_FORMS = ("admin", "localmodels", "localmodels-groq")

@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.chat.models import Conversation, Feedback
 from apps.knowledge.models import Document
+from apps.sources.models import SiteSource
 from tests.security.world import ForeignWorld, build_foreign_world, watch_reads
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,13 @@ def _unchanged_conversation(world: ForeignWorld) -> None:
     assert conversation.title == world.conversation.title
     assert conversation.messages.count() == 2
     assert not Feedback.objects.exists()
+
+
+def _unchanged_source(world: ForeignWorld) -> None:
+    _unchanged_base(world)
+    [source] = SiteSource.objects.filter(knowledge_base=world.knowledge_base)
+    assert source.pk == world.site_source.pk and source.state == SiteSource.State.IDLE
+    assert not source.cancel_requested and not source.pages.exists()
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,21 @@ CASES: dict[str, Case] = {
     ),
     "knowledge:reindex": Case("document", "post", unchanged=_unchanged_document),
     "knowledge:delete": Case("document", "post", unchanged=_unchanged_document),
+    "sources:add": Case(
+        "knowledge_base",
+        "post",
+        {
+            "start_url": "https://example.com/planted/",
+            "max_pages": 5,
+            "max_depth": 1,
+            "every_hours": 24,
+        },
+        unchanged=_unchanged_source,
+    ),
+    "sources:source": Case("site_source", unchanged=_unchanged_source),
+    "sources:sync": Case("site_source", "post", unchanged=_unchanged_source),
+    "sources:cancel": Case("site_source", "post", unchanged=_unchanged_source),
+    "sources:delete": Case("site_source", "post", unchanged=_unchanged_source),
 }
 
 # Namespaces whose parameters are not ids of anyone's data, or that are checked elsewhere.

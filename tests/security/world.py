@@ -28,6 +28,7 @@ from django.db import connection
 
 from apps.chat.models import Conversation, Message
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
+from apps.sources.models import SiteSource
 
 MARK = f"FOREIGN{uuid.uuid4().hex[:12]}"
 
@@ -40,6 +41,7 @@ class ForeignWorld:
     chunk: Chunk
     conversation: Conversation
     answer: Message
+    site_source: SiteSource
 
     def pk_of(self, target: str) -> int:
         return int(getattr(self, target).pk)
@@ -92,7 +94,16 @@ def build_foreign_world() -> ForeignWorld:
             }
         ],
     )
-    return ForeignWorld(owner, knowledge_base, document, chunk, conversation, answer)
+    site_source = SiteSource.objects.create(
+        knowledge_base=knowledge_base,
+        start_url=f"https://example.com/{MARK}/",
+        scope=f"https://example.com/{MARK}/",
+        max_pages=10,
+        max_depth=1,
+        every_hours=24,
+        last_error=MARK,
+    )
+    return ForeignWorld(owner, knowledge_base, document, chunk, conversation, answer, site_source)
 
 
 @dataclass

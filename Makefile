@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test check lint fmt chromium ocr migrate demo clean-db pg16-binaries bench bench-faults bench-ingest \
+.PHONY: run test check lint fmt chromium ocr migrate demo clean-db pg16-binaries bench bench-faults bench-ingest bench-ingest-formats \
 	bench-quality bench-quality-pydocs bench-bm25 bench-retrieval bench-retrieval-1m bench-breakdown bench-load
 
 $(PY):
@@ -70,13 +70,15 @@ DATASET ?= ../shared/data/scifact
 
 ## make bench: every benchmark (figures printed and written to bench/results/*.json; see
 ## BENCHMARKS.md); one command each below. Never part of the tests. Takes about an hour.
-bench: bench-faults bench-ingest bench-quality bench-quality-pydocs bench-bm25 bench-retrieval \
+bench: bench-faults bench-ingest bench-ingest-formats bench-quality bench-quality-pydocs bench-bm25 bench-retrieval \
 	bench-breakdown bench-load
 
 bench-faults: $(INSTALLED_BENCH)
 	$(PY) bench/client_faults.py
 bench-ingest: $(INSTALLED_BENCH)
 	$(PY) bench/ingest.py
+bench-ingest-formats: $(INSTALLED_BENCH)
+	$(PY) bench/ingest.py --formats --per-format 30 --ocr-docs 8
 bench-quality: $(INSTALLED_BENCH)
 	$(PY) bench/quality.py --dataset $(DATASET) --keep
 bench-quality-pydocs: $(INSTALLED_BENCH)
@@ -86,7 +88,7 @@ bench-bm25: bench-quality bench-quality-pydocs
 bench-retrieval: $(INSTALLED_BENCH)
 	$(PY) bench/retrieval.py --sizes 10000,100000
 bench-retrieval-1m: $(INSTALLED_BENCH)
-	$(PY) bench/retrieval.py --sizes 1000000 --merge --chroma-max 100000
+	$(PY) bench/retrieval.py --sizes 1000000 --sweep-at 0 --chroma-max 0 --compare-ts-rank --out bench/results/retrieval_1m_bm25.json
 bench-breakdown: $(INSTALLED_BENCH)
 	$(PY) bench/breakdown.py
 bench-load: $(INSTALLED_BENCH)

@@ -218,6 +218,31 @@ def _grow_knowledge_base(knowledge_base: KnowledgeBase, *, documents: int) -> No
             knowledge_base.groups.add(group)
 
 
+def _grow_sources(knowledge_base: KnowledgeBase, *, sources: int) -> None:
+    """``sources`` site sources, each with a page, and as many single pages (their
+    documents live in another base, so that the base's document list stays as it was)."""
+    from apps.sources.models import SitePage, SiteSource
+
+    side, _ = KnowledgeBase.objects.get_or_create(name="side", owner=knowledge_base.owner)
+    have = knowledge_base.site_sources.filter(kind=SiteSource.Kind.SITE).count()
+    for i in range(have, sources):
+        for kind in (SiteSource.Kind.SITE, SiteSource.Kind.PAGE):
+            url = f"https://site-{i}.test/{kind}/"
+            source = SiteSource.objects.create(
+                knowledge_base=knowledge_base,
+                kind=kind,
+                start_url=url,
+                scope=url,
+                max_pages=10,
+                max_depth=1,
+                every_hours=24,
+            )
+            document = Document.objects.create(
+                knowledge_base=side, title=url, source_kind="url", source_url=url
+            )
+            SitePage.objects.create(source=source, document=document, url=url)
+
+
 def test_the_manage_page_runs_the_same_queries_for_2_and_8_documents(
     client, measure, alice, knowledge_base
 ) -> None:
@@ -225,15 +250,19 @@ def test_the_manage_page_runs_the_same_queries_for_2_and_8_documents(
     url = reverse("knowledge:manage", args=[knowledge_base.pk])
     # session, user, then: the managed knowledge base, the groups sharing it (the sharing
     # form's initial value), its owner (the name in the sharing text), all groups (the
-    # form's choices), its documents.
-    budget = SESSION_AND_USER + 5
+    # form's choices), its documents; the web sources panel: its site sources with their
+    # page counts, the number of single pages re-synced.
+    budget = SESSION_AND_USER + 7
 
     _grow_knowledge_base(knowledge_base, documents=SMALL)
+    _grow_sources(knowledge_base, sources=SMALL)
     response, small = measure(url, budget)
     _grow_knowledge_base(knowledge_base, documents=LARGE)
+    _grow_sources(knowledge_base, sources=LARGE)
     response, large = measure(url, budget)
     html = response.content.decode()
     assert html.count("<tr data-document=") == LARGE and "team-7" in html
+    assert html.count("<tr data-source=") == LARGE
     assert_same_count(small, large)
 
 

@@ -51,13 +51,9 @@ class SiteSourceQuerySet(models.QuerySet["SiteSource"]):
         return rows.filter(cancel_requested=False).exists()
 
     def request_sync(self, *, source_id: int) -> bool:
-        """Sync now: queued unless a sync is running (False then)."""
-        return (
-            self.filter(pk=source_id)
-            .exclude(state=SiteSource.State.SYNCING)
-            .update(state=SiteSource.State.QUEUED)
-            == 1
-        )
+        """Sync now: queued if idle (False when queued already or running)."""
+        rows = self.filter(pk=source_id, state=SiteSource.State.IDLE)
+        return rows.update(state=SiteSource.State.QUEUED) == 1
 
     def cancel(self, *, source_id: int) -> Literal["unqueued", "stopping", "idle"]:
         """A queued sync is dropped; a running one is asked to stop after its current page."""

@@ -46,13 +46,14 @@ def schedule_next(source: SiteSource) -> None:
         enqueue_sync(source_id=source.pk, mode="scheduled", at=source.next_sync_at)
 
 
-def request_sync_now(*, source: SiteSource) -> bool:
-    """Sync now (False while a sync is running: it is not queued twice)."""
+def request_sync_now(*, source: SiteSource) -> Literal["queued", "waiting", "running"]:
+    """Sync now; a source already queued or syncing is not queued twice."""
     if not SiteSource.objects.request_sync(source_id=source.pk):
-        return False
+        state = SiteSource.objects.filter(pk=source.pk).values_list("state", flat=True).first()
+        return "running" if state == SiteSource.State.SYNCING else "waiting"
     enqueue_sync(source_id=source.pk, mode="queued")
     ensure_sweep()
-    return True
+    return "queued"
 
 
 def cancel_sync(*, source: SiteSource) -> Literal["unqueued", "stopping", "idle"]:

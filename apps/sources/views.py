@@ -77,8 +77,11 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
     source = _managed_source(request, pk)
-    if request_sync_now(source=source):
+    outcome = request_sync_now(source=source)
+    if outcome == "queued":
         messages.success(request, f"Sync of {source.start_url} queued.")
+    elif outcome == "waiting":
+        messages.success(request, f"A sync of {source.start_url} is queued already.")
     else:
         messages.error(request, f"{source.start_url} is syncing already.")
     return redirect("sources:source", pk=source.pk)

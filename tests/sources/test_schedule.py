@@ -80,7 +80,7 @@ def test_a_second_sync_is_refused_while_one_holds_the_source(
     stale = timezone.now() - timedelta(seconds=settings.SOURCES_SYNC_LEASE_SECONDS)
     assert SiteSource.objects.claim(source_id=source.pk, stale=stale, mode="now") is None
     assert run_sync(source_id=source.pk, mode="now").outcome == "busy"
-    assert request_sync_now(source=source) is False  # not queued twice either
+    assert request_sync_now(source=source) == "running"  # not queued twice either
     assert site.requests == []
     # The holder's heartbeat stops (its worker died): after the lease, a sync may run.
     SiteSource.objects.filter(pk=source.pk).update(heartbeat_at=stale - timedelta(seconds=1))
@@ -147,7 +147,8 @@ def test_a_queued_sync_can_be_cancelled_before_it_starts(knowledge_base, site) -
     assert cancel_sync(source=source) == "unqueued"
     assert run_sync(source_id=source.pk, mode="queued").outcome == "skipped"
     assert site.requests == []
-    assert request_sync_now(source=source) is True
+    assert request_sync_now(source=source) == "queued"
+    assert request_sync_now(source=source) == "waiting"
     assert run_sync(source_id=source.pk, mode="queued").outcome == "done"
 
 

@@ -27,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from apps.chat.models import Conversation, Feedback, Message
 from apps.knowledge.cleaning import has_control_characters
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
+from apps.sources.models import SiteSource
 from tests.security.world import ForeignWorld, build_foreign_world
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,10 @@ TEXT_VIEWS: dict[str, tuple[str | None, Callable[[str], dict[str, Any]]]] = {
     ),
     "knowledge:sharing": ("knowledge_base", lambda s: {"shared_with_all": s, "groups": [s, "1"]}),
     "login": (None, lambda s: {"username": s, "password": s, "next": s, "extra": s}),
+    "sources:add": (
+        "knowledge_base",
+        lambda s: {"start_url": s, "scope": s, "max_pages": s, "max_depth": s, "every_hours": s},
+    ),
 }
 # Routes that take no text of their own: still fed hostile query strings.
 NO_TEXT = {
@@ -99,6 +104,10 @@ NO_TEXT = {
     "knowledge:document_file",
     "knowledge:reindex",
     "knowledge:delete",
+    "sources:source",
+    "sources:sync",
+    "sources:cancel",
+    "sources:delete",
 }
 TARGETS = {
     "chat:conversation_delete": "conversation",
@@ -108,6 +117,10 @@ TARGETS = {
     "knowledge:document_file": "document",
     "knowledge:reindex": "document",
     "knowledge:delete": "document",
+    "sources:source": "site_source",
+    "sources:sync": "site_source",
+    "sources:cancel": "site_source",
+    "sources:delete": "site_source",
 }
 # The model provider's JSON endpoints have their own fuzz below; the admin is Django's.
 NOT_FORMS = ("admin", "localmodels", "localmodels-groq")
@@ -154,6 +167,8 @@ def _assert_nothing_stored_has_control_characters() -> None:
         *Document.objects.values_list("source_url", flat=True),
         *Chunk.objects.values_list("text", flat=True),
         *KnowledgeBase.objects.values_list("name", flat=True),
+        *SiteSource.objects.values_list("start_url", flat=True),
+        *SiteSource.objects.values_list("scope", flat=True),
     ]
     dirty = [value[:80] for value in stored if has_control_characters(value)]
     assert not dirty, dirty

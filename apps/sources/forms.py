@@ -5,14 +5,16 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from apps.knowledge.cleaning import CleanCharField
+
 
 class SiteSourceForm(forms.Form):
-    start_url = forms.CharField(
+    start_url = CleanCharField(
         max_length=2000,
         label="Start page or sitemap.xml",
         widget=forms.URLInput(attrs={"placeholder": "https://example.com/handbook/"}),
     )
-    scope = forms.CharField(
+    scope = CleanCharField(
         max_length=2000,
         required=False,
         label="Scope (URL prefix)",

@@ -199,3 +199,25 @@ def test_the_sweep_releases_a_sync_whose_worker_died_and_queues_it_again(
     assert (source.state, source.last_outcome) == ("idle", "failed")
     assert "worker was lost" in source.last_error
     assert len(_sync_tasks("scheduled")) == 1
+
+
+def test_indexing_a_single_url_in_a_worker_starts_the_sweep_that_adopts_it(
+    knowledge_base, site
+) -> None:
+    from tests.sources.conftest import run_ready_tasks
+
+    outcome = add_url_document(knowledge_base=knowledge_base, url=f"{site.base}/docs/a")
+    assert not DBTaskResult.objects.filter(task_path=sweep_sources_task.module_path).exists()
+    run_ready_tasks()  # indexes the page; the sweep is queued for later
+    [waiting] = DBTaskResult.objects.filter(task_path=sweep_sources_task.module_path)
+    assert waiting.status == "READY" and waiting.run_after > timezone.now()
+    DBTaskResult.objects.filter(pk=waiting.pk).update(run_after=timezone.now())
+    run_ready_tasks()  # the sweep runs: the URL joins the schedule, the next sweep waits
+    source = SiteSource.objects.get(kind=SiteSource.Kind.PAGE)
+    assert source.pages.get().document_id == outcome.document.pk
+    assert (
+        DBTaskResult.objects.filter(
+            task_path=sweep_sources_task.module_path, status="READY"
+        ).count()
+        == 1
+    )

@@ -14,9 +14,11 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -147,12 +149,17 @@ class Database:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "pgdata")
+def database() -> Iterator[Database]:
+    # Not under pytest's tmp_path: the server runs as another user, and every pytest session
+    # that starts on this machine makes /tmp/pytest-of-<user> private again (0700), which
+    # would lock the restarted server out of its own directory.
+    home = Path(tempfile.mkdtemp(prefix="qa-db-restart-"))
+    database = Database(home / "pgdata")
     try:
         yield database
     finally:
         database.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _free_port() -> int:

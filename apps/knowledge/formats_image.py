@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extracted import Extracted, join_pages
@@ -76,6 +76,13 @@ def open_image(data: bytes, mime_type: str, max_pixels: int) -> Iterator[Image.I
         Image.MAX_IMAGE_PIXELS = pillow_bound
 
 
+def unreadable(exc: Exception) -> str:
+    """A sentence for an image Pillow cannot decode (its own message names a Python object)."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "The image could not be read: it is damaged, truncated or not really an image."
+    return f"The image could not be read: {exc}"
+
+
 @contextmanager
 def _opened(data: bytes, mime_type: str, max_pixels: int) -> Iterator[Image.Image]:
     try:
@@ -85,7 +92,7 @@ def _opened(data: bytes, mime_type: str, max_pixels: int) -> Iterator[Image.Imag
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ExtractionError(_too_many_pixels(max_pixels)) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ExtractionError(f"The image could not be read: {exc}") from exc
+        raise ExtractionError(unreadable(exc)) from exc
     with image:
         yield image
 
@@ -137,7 +144,7 @@ def load_frame(image: Image.Image, index: int, max_pixels: int) -> Image.Image:
     except ExtractionError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ExtractionError(f"The image could not be read: {exc}") from exc
+        raise ExtractionError(unreadable(exc)) from exc
 
 
 def image_dpi(image: Image.Image) -> int | None:

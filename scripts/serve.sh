@@ -4,6 +4,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 ADDR="${QA_ADDR:-127.0.0.1:8000}"
+# The worker reaches the local provider through SITE_URL: on another address it must follow.
+export SITE_URL="${SITE_URL:-http://$ADDR}"
 
 # Children run in their own sessions so that a Ctrl-C reaches only this script, which then
 # sends each of them exactly one SIGTERM: a second signal would interrupt their clean exit

@@ -32,7 +32,7 @@ FILE_TYPES = {
     "sheets": ("Spreadsheets", {MIME_XLSX, MIME_XLSM, MIME_ODS}),
     "slides": ("Presentations", {MIME_PPTX, MIME_ODP}),
     "books": ("E-books", {MIME_EPUB}),
-    "images": ("Scans and images", set(IMAGE_MIME_TYPES)),
+    "images": ("Images (PNG, JPEG, TIFF, WebP)", set(IMAGE_MIME_TYPES)),
     "text": ("Text and Markdown", {"text/plain", "text/markdown"}),
     "web": ("Web pages", {"text/html"}),
     "data": ("CSV and JSON", {"text/csv", "application/json", "application/jsonl"}),

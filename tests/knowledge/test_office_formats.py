@@ -240,4 +240,4 @@ def test_stored_citations_without_a_page_kind_still_say_page(
     )
     client.force_login(alice)
     page = client.get(reverse("chat:conversation", args=[conversation.pk])).content
-    assert b"old.pdf</a>, page 4" in page and b"Original PDF, page 4" in page
+    assert b"old.pdf</a>, page 4" in page and b"Original file, page 4" in page

@@ -22,6 +22,12 @@ from apps.knowledge.errors import ExtractionError
 MAX_COMPRESSION_RATIO = 200
 
 
+# What reading one ZIP member can raise besides our own errors: a corrupt or lying member
+# (BadZipFile, zlib.error, EOFError, OSError), and NotImplementedError for a compression
+# method zipfile cannot read (implode, PPMd) — that member fails with a reason like any other.
+ZIP_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError)
+
+
 @dataclass(frozen=True)
 class ArchiveLimits:
     max_members: int
@@ -60,9 +66,7 @@ def _read_member_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: 
     try:
         with archive.open(info) as handle:
             data = handle.read(limit + 1)
-    # zipfile raises NotImplementedError for a compression method it cannot read (e.g. a
-    # member packed with implode or PPMd): that member fails with a reason like any other.
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+    except ZIP_MEMBER_ERRORS as exc:
         raise ExtractionError(
             f"The archive member {info.filename!r} could not be read: {exc}"
         ) from exc

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import io
 import zipfile
-import zlib
 from typing import TYPE_CHECKING
 
 from apps.knowledge.errors import ExtractionError
-from apps.knowledge.formats import check_zip_expansion
+from apps.knowledge.formats import ZIP_MEMBER_ERRORS, check_zip_expansion
 
 if TYPE_CHECKING:
     from apps.knowledge.extract import Extracted, ExtractOptions
@@ -55,7 +54,7 @@ def read_capped(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
             return handle.read(limit)
     except KeyError:
         return b""
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+    except ZIP_MEMBER_ERRORS as exc:
         raise ExtractionError(f"The package part {name!r} could not be read: {exc}") from exc
 
 
@@ -132,7 +131,7 @@ def _refuse_entities(archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str)
                         "(an entity-expansion attack?); refusing to read it."
                     )
                 tail = block[-len(marker) :]
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+    except ZIP_MEMBER_ERRORS as exc:
         raise ExtractionError(
             f"The {what} part {info.filename!r} is damaged and could not be read: {exc}"
         ) from exc

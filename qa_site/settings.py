@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "apps.chat",
     "apps.sources",
     "apps.evaluation",
+    "apps.accounts",
+    "apps.api",
+    "apps.operations",
     "axes",
 ]
 

@@ -8,12 +8,12 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.knowledge.errors import ExtractionError
-from apps.knowledge.fetch import parse_target
+from apps.knowledge.fetch import FetchRefused, parse_target, resolve_public
 from apps.knowledge.models import KnowledgeBase
 from apps.knowledge.uploads import delete_document
 from apps.sources.models import SiteSource
 from apps.sources.scheduling import enqueue_sync, ensure_sweep
-from apps.sources.scope import default_scope, normalise_url
+from apps.sources.scope import default_scope, in_scope, normalise_url
 
 
 class SourceRejected(ValueError):
@@ -48,6 +48,19 @@ def checked_url(url: str, *, what: str = "start URL") -> str:
     return normal
 
 
+def refuse_private_host(url: str) -> None:
+    """``SourceRejected`` now when the host resolves to a private or reserved address (every
+    request of every sync checks again). A host that does not resolve yet is accepted: the
+    sync reports it, and DNS may answer later."""
+    allowed = frozenset(settings.URL_FETCH_ALLOWED_PRIVATE_HOSTS)
+    try:
+        resolve_public(parse_target(url), allowed_private=allowed)
+    except FetchRefused as exc:
+        raise SourceRejected(str(exc)) from exc
+    except ExtractionError:
+        return
+
+
 def add_site_source(
     *, knowledge_base: KnowledgeBase, start_url: str, options: SiteSettings
 ) -> SiteSource:
@@ -55,6 +68,9 @@ def add_site_source(
     Addresses are checked again on every request of every sync (private ones refused)."""
     start = checked_url(start_url)
     scope = checked_url(options.scope, what="scope") if options.scope else default_scope(start)
+    if not in_scope(start, scope):
+        raise SourceRejected(f"The scope {scope} does not include the start URL {start}.")
+    refuse_private_host(start)
     if not 1 <= options.max_pages <= settings.SOURCES_MAX_PAGES_LIMIT:
         raise SourceRejected(
             f"The page limit must be between 1 and {settings.SOURCES_MAX_PAGES_LIMIT:,}."

@@ -101,6 +101,41 @@ def test_a_bad_start_url_is_refused_with_its_reason(staff, knowledge_base, url, 
     assert reason in response.content.decode() and not SiteSource.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:9/docs/", "private or reserved address (127.0.0.1)"),
+        ("http://169.254.169.254/latest/", "private or reserved address (169.254.169.254)"),
+        ("http://[::ffff:10.0.0.1]/", "private or reserved address"),
+    ],
+)
+def test_a_start_url_on_a_private_address_is_refused_when_added(
+    staff, knowledge_base, url, reason
+) -> None:
+    response = staff.post(
+        reverse("sources:add", args=[knowledge_base.pk]),
+        {"start_url": url, "max_pages": 5, "max_depth": 1, "every_hours": 24},
+        follow=True,
+    )
+    assert reason in response.content.decode() and not SiteSource.objects.exists()
+
+
+def test_a_scope_that_excludes_the_start_url_is_refused(staff, knowledge_base, site) -> None:
+    response = staff.post(
+        reverse("sources:add", args=[knowledge_base.pk]),
+        {
+            "start_url": f"{site.base}/docs/a",
+            "scope": f"{site.base}/blog/",
+            "max_pages": 5,
+            "max_depth": 1,
+            "every_hours": 24,
+        },
+        follow=True,
+    )
+    assert "does not include the start URL" in response.content.decode()
+    assert not SiteSource.objects.exists()
+
+
 def test_a_page_limit_over_the_ceiling_is_refused(staff, knowledge_base, settings) -> None:
     settings.SOURCES_MAX_PAGES_LIMIT = 100
     response = staff.post(

@@ -41,7 +41,13 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "knowledge/document_detail.html",
-        {"document": document, "chunks": document.chunks.order_by("ordinal")},
+        {
+            "document": document,
+            "chunks": document.chunks.order_by("ordinal"),
+            # An e-mail and its attachments link each other (same knowledge base, so readable).
+            "parent": document.parent,
+            "parts": document.parts.order_by("title").only("pk", "title", "status"),
+        },
     )
 
 

@@ -360,3 +360,14 @@ def test_attachment_names_cannot_climb_out_or_carry_control_characters() -> None
 def test_an_email_that_cannot_be_parsed_at_all_raises_a_readable_error() -> None:
     with pytest.raises(ExtractionError, match="Outlook message could not be read"):
         extract(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 2000, MIME_OUTLOOK)
+
+
+def test_an_email_page_and_its_attachment_pages_link_each_other(client, alice, knowledge_base):
+    outcomes = add_upload(knowledge_base=knowledge_base, filename="budget.eml", data=_budget_mail())
+    email, docx = outcomes[0].document, outcomes[1].document
+    client.force_login(alice)
+    email_page = client.get(f"/documents/{email.pk}/").content.decode()
+    assert f'href="/documents/{docx.pk}/">budget.eml/budget.docx</a>' in email_page
+    assert "Attached to" not in email_page
+    part_page = client.get(f"/documents/{docx.pk}/").content.decode()
+    assert f'Attached to <a href="/documents/{email.pk}/">budget.eml</a>' in part_page

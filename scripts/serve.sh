@@ -11,7 +11,10 @@ export SITE_URL="${SITE_URL:-http://$ADDR}"
 # sends each of them exactly one SIGTERM: a second signal would interrupt their clean exit
 # (the last one to exit stops the embedded database).
 cleanup() {
-  trap - EXIT INT TERM
+  # Ignore (not reset) further signals: make forwards a second SIGTERM during its own cleanup,
+  # and dying between here and the kill below would leave web and worker running.
+  trap '' INT TERM
+  trap - EXIT
   kill -TERM $(jobs -pr) 2>/dev/null
   wait
   echo "Stopped web and worker." 2>/dev/null

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -57,12 +58,17 @@ INSTALLED_APPS = [
     "apps.sources",
     "apps.evaluation",
     "apps.accounts",
+    "apps.sso",  # sign-in with the identity provider (OpenID Connect)
     "apps.api",
+    "ninja",  # the API docs page (Swagger UI) from its own static files, not a CDN
     "apps.operations",
     "axes",
 ]
 
 MIDDLEWARE = [
+    # First: every response (errors too) gets an X-Request-ID and a latency sample.
+    "apps.operations.middleware.RequestIdMiddleware",
+    "apps.operations.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A database that is down or restarting: 503 with a sentence, not a 500.
     "qa_site.unavailable.DatabaseUnavailableMiddleware",
@@ -151,6 +157,8 @@ TASKS = {
 AUTHENTICATION_BACKENDS = [
     "qa_site.auth_backends.ThrottlingBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # OpenID Connect sign-in; authenticates only the provider's callback (apps/sso/backend.py).
+    "apps.sso.backend.OidcBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_float("AXES_COOLOFF_MINUTES", 15.0))
@@ -165,6 +173,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:ask"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- The HTTP API (/api/v1/, apps/api): questions per minute asked with API tokens ---
+# Per token, and for all tokens of one user together; 0 turns a limit off. Counted in
+# PostgreSQL, so the limit holds across gunicorn's processes.
+API_ASK_RATE_PER_MINUTE = env_int("API_ASK_RATE_PER_MINUTE", 20)
+API_ASK_USER_RATE_PER_MINUTE = env_int("API_ASK_USER_RATE_PER_MINUTE", 30)
+
+# --- Sign-in with the identity provider: OpenID Connect (apps/sso), in its own module ---
+from qa_site.settings_oidc import *  # noqa: E402, F403
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -310,12 +327,57 @@ CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 40)
 # a whitespace run, base64): far under the local provider's 200,000 characters per input.
 CHUNK_MAX_CHARS = env_int("CHUNK_MAX_CHARS", 4000)
 
+# --- What operators need: health, metrics, logs (apps/operations) ---
+# /healthz and /readyz need no setting; /readyz wants a worker heartbeat this recent (the
+# worker beats at start and every min(60, INGEST_LEASE_SECONDS / 2) s) and model servers
+# that answer within the timeout.
+READYZ_WORKER_MAX_AGE_SECONDS = env_int("READYZ_WORKER_MAX_AGE_SECONDS", 180)
+READYZ_MODEL_TIMEOUT_SECONDS = env_float("READYZ_MODEL_TIMEOUT_SECONDS", 2.0)
+# /metrics is off (404) unless METRICS_ENABLED; then open to these addresses/networks (the
+# peer's address, no forwarded header trusted) or to `Authorization: Bearer <token>`.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_BEARER_TOKEN = env_str("METRICS_BEARER_TOKEN")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is no address") from _exc
+# Set (and emptied at start) by `make serve`: gunicorn's workers and the ingestion worker
+# keep their metrics there and a scrape adds them up (prometheus-client multiprocess mode).
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+# Log lines as JSON objects or text, each with its request id; one line per request.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").strip().upper()
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "apps.operations.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "apps.operations.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
+    # Other libraries' warnings; this app's and Django's lines at LOG_LEVEL.
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "apps": {"handlers": ["console"], "level": env_str("APP_LOG_LEVEL", "INFO")},
+        "apps": {"level": env_str("APP_LOG_LEVEL", LOG_LEVEL)},
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # runserver's own request lines: apps.operations.requests writes one already.
+        "django.server": {
+            "handlers": [],
+            "level": "WARNING" if LOG_REQUESTS else "INFO",
+            "propagate": True,
+        },
     },
 }
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")

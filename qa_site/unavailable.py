@@ -31,7 +31,8 @@ MESSAGE = (
 
 def wants_json(request: HttpRequest) -> bool:
     accept = request.headers.get("Accept", "")
-    return "application/json" in accept or request.path.endswith(".json")
+    api = request.path.startswith("/api/")  # the HTTP API answers JSON only (apps/api)
+    return api or "application/json" in accept or request.path.endswith(".json")
 
 
 def database_unavailable_response(request: HttpRequest, error: Exception) -> HttpResponse:

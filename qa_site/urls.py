@@ -1,15 +1,21 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from qa_site.signin import AdminSignInForm, SignInForm
+from apps.sso.views import SignOutView
+from qa_site.signin import AdminSignInForm, SignInView
 
 admin.site.login_form = AdminSignInForm  # a bounded, clean user name (qa_site/signin.py)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", SignInView.as_view(), name="login"),
+    # Ends the identity provider's session too, after a sign-in through it (apps/sso).
+    path("logout/", SignOutView.as_view(), name="logout"),
+    path("", include("apps.sso.urls")),
+    # The HTTP API: JSON only, bearer tokens (apps/api); docs at /api/v1/docs.
+    path("api/v1/", include("apps.api.urls")),
+    # /healthz, /readyz (no sign-in, check names only) and /metrics (apps/operations).
+    path("", include("apps.operations.urls")),
     path("local/v1/", include("apps.localmodels.urls")),
     # The same provider under Groq's own path layout, so the `groq` SDK can use base_url=".../local".
     path(
@@ -20,6 +26,7 @@ urlpatterns = [
     path("", include("apps.search.urls")),
     path("", include("apps.knowledge.urls")),
     path("", include("apps.sources.urls")),
+    path("", include("apps.accounts.urls")),  # the API tokens page
 ]
 
 # A database that is down answers 503 with a sentence, not Django's 500 (qa_site/unavailable.py).

@@ -13,7 +13,11 @@ from django.contrib.auth.models import Group, User
 from apps.knowledge.demo import DemoWorld, ensure_demo_world
 from apps.knowledge.indexing import index_document
 from apps.knowledge.models import KnowledgeBase
+from tests.oidc_provider.fixtures import oidc_provider_fixture, sso_fixture  # noqa: F401
 from tests.servers import serve_app
+
+# The OpenID provider process (oidc_provider, session-scoped) is defined once, here, so that
+# the sign-in tests of every module share one.
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "demo" / "documents"

@@ -30,6 +30,8 @@ ALLOWED_APP_IMPORTS: dict[str, frozenset[str]] = {
     "localmodels": frozenset(),
     "sources": frozenset({"knowledge", "modelapi"}),
     "accounts": frozenset(),
+    # OpenID Connect sign-in: users, identities and groups only (Django's auth), no other app.
+    "sso": frozenset(),
     "api": frozenset({"accounts", "chat", "search", "knowledge", "sources", "modelapi"}),
     # Health, metrics, backup: reads every app's state, imported by none of them.
     "operations": frozenset({"accounts", "chat", "search", "knowledge", "sources", "modelapi"}),
@@ -60,6 +62,8 @@ HTTPX_MODULES = (
     "apps/modelapi/transport.py",
     "apps/modelapi/*stream*.py",
     "apps/knowledge/fetch.py",
+    # The identity provider's discovery document and signing keys (JWKS), with timeouts.
+    "apps/sso/discovery.py",
 )
 
 # The environment is read by the settings through qa_site/env.py, nowhere else.

@@ -5,14 +5,17 @@ numbered in the prompt) → chat model → citations → metadata → store. ``a
 yields typed events as the answer forms; ``ask`` runs it to the end (the plain POST),
 ``apps.chat.sse`` renders the same events as Server-Sent Events (the page's script).
 The model call is streamed or not; both store the same Message.
+``unstored_answer_events`` is the same pipeline without the storing step, for the
+OpenAI-compatible endpoint (its client keeps the conversation).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
@@ -31,6 +34,7 @@ from apps.chat.events import (
 from apps.chat.followup import history_messages, standalone_question
 from apps.chat.models import Conversation, Message
 from apps.chat.prompts import chat_messages, citation_mode, documents_for
+from apps.modelapi import observe
 from apps.modelapi.client import (
     ModelApiError,
     StreamDelta,
@@ -245,6 +249,69 @@ def store_exchange(
 # --- The pipeline ---
 
 
+AddPassages = Callable[[str, RetrievalResult], RetrievalResult]
+"""A hook that adds passages to what retrieval found: ``(search query, result) → result``."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A finished answer before it is stored (or for a caller that does not store it)."""
+
+    content: str
+    citations: list[Citation]
+    retrieval: RetrievalResult
+    metadata: dict[str, Any]
+
+
+def unstored_answer_events(
+    *,
+    user: User,
+    question: str,
+    knowledge_base_ids: list[int],
+    history: Sequence[dict[str, str]],
+    stream: bool,
+    add_passages: AddPassages | None = None,
+    started: float | None = None,
+) -> Generator[Retrieved | TextDelta | CitationAdded | Failed, None, Answered | None]:
+    """The ask pipeline without its storing step: ``Retrieved``, then ``TextDelta`` /
+    ``CitationAdded`` as they arrive; the finished answer is the generator's return value
+    (``None`` after ``Failed``). ``history`` are the earlier turns as chat messages (the
+    OpenAI-compatible endpoint gets them from its request); ``add_passages`` may add
+    passages after retrieval (that endpoint's request ``documents``).
+    """
+    started = time.monotonic() if started is None else started
+    observe.count_question()
+    try:
+        search_query = standalone_question(question, history)
+        retrieval = retrieve(
+            user=user, question=search_query, knowledge_base_ids=knowledge_base_ids
+        )
+        if add_passages is not None:
+            retrieval = add_passages(search_query, retrieval)
+    except ModelApiError as exc:
+        yield Failed(exc.user_message, "", exc)
+        return None
+    reworded = search_query if search_query != question else ""
+    yield Retrieved(retrieval, reworded)
+    said = StreamedMessage()  # what the model has said so far: the partial answer on failure
+    try:
+        content, citations, metadata = yield from generation_events(
+            question, retrieval, history, stream=stream, said=said, started=started
+        )
+    except ModelApiError as exc:
+        yield Failed(exc.user_message, said.content, exc)
+        return None
+    metadata.update(
+        reranked=retrieval.reranked,
+        note=retrieval.note or ("" if retrieval.passages else "No passages retrieved."),
+        history_messages=len(history),
+        total_seconds=round(time.monotonic() - started, 3),
+    )
+    if reworded:
+        metadata["search_query"] = reworded
+    return Answered(content, citations, retrieval, metadata)
+
+
 def answer_events(
     *,
     user: User,
@@ -260,42 +327,25 @@ def answer_events(
     the history. Closing the iterator closes the upstream request.
     """
     started = time.monotonic()
-    history = history_messages(conversation, user=user)
-    try:
-        search_query = standalone_question(question, history)
-        retrieval = retrieve(
-            user=user, question=search_query, knowledge_base_ids=knowledge_base_ids
-        )
-    except ModelApiError as exc:
-        yield Failed(exc.user_message, "", exc)
-        return
-    reworded = search_query if search_query != question else ""
-    yield Retrieved(retrieval, reworded)
-    said = StreamedMessage()  # what the model has said so far: the partial answer on failure
-    try:
-        content, citations, metadata = yield from generation_events(
-            question, retrieval, history, stream=stream, said=said, started=started
-        )
-    except ModelApiError as exc:
-        yield Failed(exc.user_message, said.content, exc)
-        return
-    metadata.update(
-        reranked=retrieval.reranked,
-        note=retrieval.note or ("" if retrieval.passages else "No passages retrieved."),
-        history_messages=len(history),
-        total_seconds=round(time.monotonic() - started, 3),
+    answered = yield from unstored_answer_events(
+        user=user,
+        question=question,
+        knowledge_base_ids=knowledge_base_ids,
+        history=history_messages(conversation, user=user),
+        stream=stream,
+        started=started,
     )
-    if reworded:
-        metadata["search_query"] = reworded
+    if answered is None:
+        return
     outcome = store_exchange(
         user=user,
         question=question,
         knowledge_base_ids=knowledge_base_ids,
         conversation=conversation,
-        content=content,
-        citations=citations,
-        retrieval=retrieval,
-        metadata=metadata,
+        content=answered.content,
+        citations=answered.citations,
+        retrieval=answered.retrieval,
+        metadata=answered.metadata,
     )
     yield Finished(outcome)
 

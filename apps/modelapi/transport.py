@@ -1,7 +1,9 @@
 """HTTP transport to model servers: httpx clients, retries with backoff, the rate limiter.
 
 The only module (with ``chat_stream``) that holds httpx calls to model servers. Every request has a
-timeout; failures become ``ModelApiError`` with the server's request id.
+timeout; failures become ``ModelApiError`` with the server's request id. Each request carries
+ours as ``X-Request-ID`` (so the model server's logs show it) and reports its time and its
+failures through ``apps.modelapi.observe``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 from django.conf import settings
 from pydantic import ValidationError
 
+from apps.modelapi import observe
 from apps.modelapi.errors import ModelApiError
 from apps.modelapi.ratelimit import RateLimiter
 from apps.modelapi.schemas import ErrorEnvelope
@@ -135,7 +138,39 @@ def _attempts() -> int:
     return max(1, int(settings.MODEL_API_MAX_RETRIES) + 1)
 
 
+# What each path's time counts as in the per-stage latency metric (Cohere and TEI rerank at
+# "rerank"; a follow-up's rewording is a chat call too, so it counts as "generate").
+STAGES = {
+    "embeddings": "embed",
+    "reranking": "rerank",
+    "rerank": "rerank",
+    "chat/completions": "generate",
+}
+
+
+@contextmanager
+def _timed(path: str) -> Iterator[None]:
+    stage = STAGES.get(path)
+    if stage is None:
+        yield
+        return
+    with observe.timed(stage):
+        yield
+
+
+def _request_headers() -> dict[str, str]:
+    request_id = observe.current_request_id()
+    return {"X-Request-ID": request_id} if request_id else {}
+
+
+def _failure_status(error: ModelApiError) -> str:
+    if error.status is not None:
+        return str(error.status)
+    return "timeout" if error.message.startswith("timed out") else "connection"
+
+
 def _log_failure(method: str, path: str, attempt: int, error: ModelApiError) -> None:
+    observe.count_model_error(path, _failure_status(error))
     logger.warning(
         "model API %s %s failed (attempt %d, request_id=%s): %s",
         method,
@@ -156,7 +191,7 @@ def _send(
     for attempt in range(attempts):
         limiter.wait_turn(_budget_key(endpoint), tokens=tokens)
         try:
-            request = client.build_request(method, path, json=body)
+            request = client.build_request(method, path, json=body, headers=_request_headers())
             response = client.send(request, stream=stream)
         except httpx.TimeoutException as exc:
             error = ModelApiError(f"timed out: {type(exc).__name__}", endpoint=path)
@@ -179,7 +214,8 @@ def request_json(
     endpoint: Endpoint, method: str, path: str, body: dict[str, Any] | None = None
 ) -> Any:
     """Send one request, retrying what may succeed later; return the decoded JSON."""
-    response = _send(endpoint, method, path, body, stream=False)
+    with _timed(path):
+        response = _send(endpoint, method, path, body, stream=False)
     try:
         return response.json()
     except ValueError as exc:
@@ -194,8 +230,20 @@ def request_json(
 @contextmanager
 def open_stream(endpoint: Endpoint, path: str, body: dict[str, Any]) -> Iterator[httpx.Response]:
     """A streamed POST: opening it is retried; once bytes flow, failures are the caller's."""
-    response = _send(endpoint, "POST", path, body, stream=True)
+    with _timed(path):
+        response = _send(endpoint, "POST", path, body, stream=True)
+        try:
+            yield response
+        finally:
+            response.close()
+
+
+def server_answers(base_url: str, api_key: str, timeout: float) -> bool:
+    """Whether the model server at ``base_url`` answers ``GET models`` (readiness probes):
+    any answer but a server error or a refused key; no retries, a short timeout."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        yield response
-    finally:
-        response.close()
+        response = httpx.get(f"{base_url}/models", headers=headers, timeout=timeout)
+    except httpx.HTTPError:
+        return False
+    return response.status_code < 500 and response.status_code not in (401, 403)

@@ -8,3 +8,9 @@ class OperationsConfig(AppConfig):
     label = "operations"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from apps.modelapi.observe import worker_alive
+        from apps.operations.heartbeat import record_heartbeat
+
+        worker_alive.connect(record_heartbeat, dispatch_uid="operations.record_heartbeat")

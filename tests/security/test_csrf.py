@@ -36,6 +36,8 @@ POSTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "sources:sync": ("site_source", {}),
     "sources:cancel": ("site_source", {}),
     "sources:delete": ("site_source", {}),
+    "accounts:tokens": (None, {"name": "CI", "expires_days": "30"}),
+    "accounts:revoke": ("api_token", {}),
 }
 # Pages that only read (GET); a POST to them changes nothing.
 READ_ONLY = {
@@ -46,9 +48,18 @@ READ_ONLY = {
     "knowledge:document",
     "knowledge:document_file",
     "sources:source",
+    # GET only (405 to a POST); the callback's forgery protection is OpenID Connect's state,
+    # tied to the session (tests/accounts/test_oidc_protocol.py).
+    "sso:start",
+    "sso:callback",
+    # Health, readiness, metrics: GET/HEAD only (405 to a POST), no session (apps/operations).
+    "operations:healthz",
+    "operations:readyz",
+    "operations:metrics",
 }
-# The model provider API takes no cookies: loopback callers or a bearer key only.
-NOT_BROWSER_FORMS = ("admin", "localmodels", "localmodels-groq")
+# The model provider API takes no cookies: loopback callers or a bearer key only. Neither does
+# the HTTP API: a bearer token on every request, never the session (tests/api/test_tokens.py).
+NOT_BROWSER_FORMS = ("admin", "localmodels", "localmodels-groq", "api")
 
 
 def _app_routes() -> set[str]:

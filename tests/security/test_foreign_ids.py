@@ -22,9 +22,11 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.accounts.models import ApiToken
 from apps.chat.models import Conversation, Feedback
 from apps.knowledge.models import Document
 from apps.sources.models import SiteSource
+from tests.security.test_api_foreign_ids import API_CASES
 from tests.security.world import ForeignWorld, build_foreign_world, watch_reads
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,11 @@ def _unchanged_source(world: ForeignWorld) -> None:
     [source] = SiteSource.objects.filter(knowledge_base=world.knowledge_base)
     assert source.pk == world.site_source.pk and source.state == SiteSource.State.IDLE
     assert not source.cancel_requested and not source.pages.exists()
+
+
+def _unchanged_token(world: ForeignWorld) -> None:
+    token = ApiToken.objects.get(pk=world.api_token.pk)
+    assert token.revoked_at is None and token.name == world.api_token.name
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ CASES: dict[str, Case] = {
     "sources:sync": Case("site_source", "post", unchanged=_unchanged_source),
     "sources:cancel": Case("site_source", "post", unchanged=_unchanged_source),
     "sources:delete": Case("site_source", "post", unchanged=_unchanged_source),
+    "accounts:revoke": Case("api_token", "post", unchanged=_unchanged_token),
 }
 
 # Namespaces whose parameters are not ids of anyone's data, or that are checked elsewhere.
@@ -139,13 +147,14 @@ def routes_with_parameters() -> dict[str, str]:
 def test_every_route_that_takes_an_id_is_in_the_table() -> None:
     routes = routes_with_parameters()
     assert "knowledge:document" in routes and "chat:conversation" in routes
+    covered = set(CASES) | set(API_CASES)
     uncovered = {
         name: route
         for name, route in routes.items()
-        if name not in CASES and name.split(":")[0] not in EXEMPT_NAMESPACES
+        if name not in covered and name.split(":")[0] not in EXEMPT_NAMESPACES
     }
     assert not uncovered, f"routes with an id but no foreign-id case: {uncovered}"
-    assert not set(CASES) - set(routes), "cases for routes that no longer exist"
+    assert not covered - set(routes), "cases for routes that no longer exist"
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.db import connection
 
+from apps.accounts.models import ApiToken
+from apps.accounts.tokens import create_token
 from apps.chat.models import Conversation, Message
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
 from apps.sources.models import SiteSource
@@ -42,6 +44,7 @@ class ForeignWorld:
     conversation: Conversation
     answer: Message
     site_source: SiteSource
+    api_token: ApiToken
 
     def pk_of(self, target: str) -> int:
         return int(getattr(self, target).pk)
@@ -103,7 +106,10 @@ def build_foreign_world() -> ForeignWorld:
         every_hours=24,
         last_error=MARK,
     )
-    return ForeignWorld(owner, knowledge_base, document, chunk, conversation, answer, site_source)
+    api_token, _ = create_token(owner, f"{MARK} token")
+    return ForeignWorld(
+        owner, knowledge_base, document, chunk, conversation, answer, site_source, api_token
+    )
 
 
 @dataclass

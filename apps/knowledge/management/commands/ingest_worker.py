@@ -12,6 +12,7 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 from django_tasks_db.management.commands.db_worker import Worker
 
 from apps.knowledge.queue import requeue_orphaned_queued_documents, requeue_stale_documents
+from apps.modelapi import observe
 
 # A child of the worker's logger, so that its messages go where the worker's go.
 logger = logging.getLogger("django_tasks_db.ingest_worker")
@@ -25,9 +26,12 @@ def sweep_interval_seconds() -> float:
     return max(1.0, min(60.0, settings.INGEST_LEASE_SECONDS / 2))
 
 
-def sweep_once() -> None:
-    """Queue again what dead workers left; a database that is away is tried next time."""
+def sweep_once(worker_id: str = "") -> None:
+    """Queue again what dead workers left; a database that is away is tried next time.
+    With ``worker_id``, say first that this worker is alive (the readiness check reads it)."""
     try:
+        if worker_id:
+            observe.worker_seen(worker_id)
         requeue_stale_documents()
         requeue_orphaned_queued_documents()
     except DATABASE_ERRORS as exc:
@@ -36,9 +40,9 @@ def sweep_once() -> None:
         connections.close_all()
 
 
-def _sweep_forever(stop: threading.Event) -> None:
+def _sweep_forever(stop: threading.Event, worker_id: str) -> None:
     while not stop.wait(sweep_interval_seconds()):
-        sweep_once()
+        sweep_once(worker_id)
 
 
 def reconnect_delay(failures: int) -> float:
@@ -86,8 +90,10 @@ class Command(DbWorkerCommand):
         requeued = requeue_stale_documents()
         if requeued:
             self.stdout.write(f"Queued again {len(requeued)} document(s) left by a dead worker.")
+        worker_id = options["worker_id"]
+        observe.worker_seen(worker_id)
         stop = threading.Event()
-        threading.Thread(target=_sweep_forever, args=(stop,), daemon=True).start()
+        threading.Thread(target=_sweep_forever, args=(stop, worker_id), daemon=True).start()
         try:
             self.run_worker(options)
         finally:

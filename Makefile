@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test check lint fmt chromium ocr migrate demo clean-db pg16-binaries bench bench-faults bench-ingest bench-ingest-formats \
+.PHONY: run serve backup restore test check lint fmt chromium ocr migrate demo clean-db pg16-binaries bench bench-faults bench-ingest bench-ingest-formats \
 	bench-quality bench-quality-pydocs bench-bm25 bench-retrieval bench-retrieval-1m bench-breakdown bench-load
 
 $(PY):
@@ -28,6 +28,21 @@ run: $(INSTALLED) pg16-binaries ocr
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	./scripts/serve.sh
+
+## make serve: the production start (gunicorn, whitenoise, DEBUG=0, JSON logs, a worker beside
+## it); needs DJANGO_SECRET_KEY; configuration from the environment (.env.example)
+serve: $(INSTALLED) pg16-binaries ocr
+	./scripts/serve_production.sh
+
+## make backup: the database and the stored originals in one file under BACKUP_DIR (var/backups)
+backup: $(INSTALLED)
+	$(PY) manage.py backup
+
+## make restore FILE=var/backups/qa-backup-….tar [FORCE=1]: replace database and originals
+## (stop make run / make serve first; FORCE=1 replaces a database that already holds data)
+restore: $(INSTALLED)
+	@test -n "$(FILE)" || { echo "Usage: make restore FILE=var/backups/qa-backup-<time>.tar [FORCE=1]"; exit 2; }
+	$(PY) manage.py restore "$(FILE)" $(if $(FORCE),--force)
 
 ## make test: install what the tests need (dev extras, Debian chromium and tesseract-ocr), run checks and the suite
 test: $(INSTALLED_DEV) chromium ocr

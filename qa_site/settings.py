@@ -193,6 +193,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Where `manage.py backup` (`make backup`) writes its archives unless given --output.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 MEDIA_URL = "/media-not-served/"  # originals are served only through a permission-checked view
 
 SESSION_COOKIE_HTTPONLY = True
@@ -203,8 +205,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Production transport security; each defaults to on when DJANGO_DEBUG=0
 # (`manage.py check --deploy` passes then; see .env.example).
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
-# The local provider serves loopback callers over plain HTTP; it is never redirected.
-SECURE_REDIRECT_EXEMPT = [r"^local/"]
+# The local provider serves loopback callers over plain HTTP, and probes and scrapers reach
+# /healthz, /readyz and /metrics directly: none of them is redirected.
+SECURE_REDIRECT_EXEMPT = [r"^local/", r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)

@@ -51,6 +51,8 @@ RAW_SQL_ALLOWED = {
     # Counts every table's rows on the old and the new embedded server while moving PostgreSQL 16
     # data to 18, before Django connects (psycopg on the servers' sockets).
     "qa_site/embedded_upgrade.py": "checks the moved databases row for row before Django connects",
+    # Counts the other sessions on the database before a restore replaces it (pg_stat_activity).
+    "apps/operations/backup.py": "refuses to restore over a database that other sessions use",
 }
 # Method calls that run SQL by hand. `.execute(` is there too: psycopg's own connection (or a
 # cursor obtained any other way) is as raw as `connection.cursor()`.
@@ -73,6 +75,9 @@ ENVIRON_ALLOWED = {
     # (`os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)`, as startproject writes them).
     "qa_site/asgi.py": "sets DJANGO_SETTINGS_MODULE before the settings are loaded",
     "qa_site/wsgi.py": "sets DJANGO_SETTINGS_MODULE before the settings are loaded",
+    # pg_dump / pg_restore / psql get the database's password in PGPASSWORD (never on argv),
+    # added to the environment they inherit.
+    "apps/operations/pgclient.py": "passes the database connection to PostgreSQL's programs",
 }
 ENVIRON_NAMES = frozenset({"environ", "environb", "getenv", "getenvb"})
 

@@ -233,6 +233,8 @@ ARCHIVE_MAX_EXPANDED_BYTES = env_int("ARCHIVE_MAX_EXPANDED_BYTES", 200 * 1024 * 
 # Extraction runs in a child process under these limits.
 EXTRACT_TIMEOUT_SECONDS = env_float("EXTRACT_TIMEOUT_SECONDS", 60.0)
 EXTRACT_MEMORY_MB = env_int("EXTRACT_MEMORY_MB", 1024)
+# The viewer draws PDF pages and finds passages on them in that child too, within this time.
+VIEWER_RENDER_TIMEOUT_SECONDS = env_float("VIEWER_RENDER_TIMEOUT_SECONDS", 20.0)
 # OCR (Tesseract) of images and PDF pages without a text layer, inside that child; scans and
 # images get OCR_TIMEOUT_SECONDS on top of EXTRACT_TIMEOUT_SECONDS (one budget per document).
 OCR_LANGUAGES = env_str("OCR_LANGUAGES", "eng")  # Tesseract codes joined by "+": "eng+deu"

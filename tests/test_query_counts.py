@@ -281,3 +281,55 @@ def test_the_status_endpoint_runs_the_same_queries_for_2_and_8_documents(
     response, large = measure(url, budget)
     assert len(response.json()["documents"]) == LARGE
     assert_same_count(small, large)
+
+
+# --- Document viewer ---
+
+
+def _grow_document(document: Document, *, passages: int) -> None:
+    """Give the document ``passages`` passages over its stored text, one section each."""
+    have = document.chunks.count()
+    sections = [
+        f"## Part {i}\n\nLaptops of part {i} are replaced every 36 months." for i in range(passages)
+    ]
+    document.content = "\n\n".join(sections)
+    document.save(update_fields=["content"])
+    offset = 0
+    spans = []
+    for section in sections:
+        spans.append((offset, offset + len(section)))
+        offset += len(section) + 2
+    for i in range(have, passages):
+        start, end = spans[i]
+        Chunk.objects.create(
+            document=document,
+            knowledge_base_id=document.knowledge_base_id,
+            ordinal=i,
+            text=document.content[start:end],
+            heading=f"Part {i}",
+            section=f"Part {i}",
+            char_start=start,
+            char_end=end,
+            token_count=12,
+            embedding=[0.0] * VECTOR_DIMENSIONS,
+        )
+
+
+def test_the_document_viewer_runs_the_same_queries_for_2_and_8_passages(
+    client, measure, alice, knowledge_base
+) -> None:
+    client.force_login(alice)
+    document = Document.objects.create(
+        knowledge_base=knowledge_base, title="laptops.md", mime_type="text/markdown"
+    )
+    url = reverse("knowledge:document", args=[document.pk])
+    # session, user, then: the readable document with its base, its passages, its parts.
+    budget = SESSION_AND_USER + 3
+
+    _grow_document(document, passages=SMALL)
+    _, small = measure(url, budget)
+    _grow_document(document, passages=LARGE)
+    response, large = measure(url, budget, passage=str(document.chunks.last().pk))
+    html = response.content.decode()
+    assert html.count('class="passage-start"') == LARGE and "<h2>Part 7</h2>" in html
+    assert_same_count(small, large)

@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from ninja import Path, Query, Router
 
 from apps.api.auth import bearer_write, token_user
@@ -30,6 +29,7 @@ from apps.api.schemas import (
 from apps.chat.access import withhold_unreadable_sources
 from apps.chat.citations import unique_sources
 from apps.chat.models import Conversation, Message
+from apps.knowledge.links import passage_path
 from apps.knowledge.models import KnowledgeBase
 
 router = Router()
@@ -39,8 +39,7 @@ def passage_url(citation: dict[str, Any]) -> str:
     document_id = citation.get("document_id")
     if document_id is None:
         return ""
-    url = reverse("knowledge:document", args=[int(document_id)])
-    return f"{url}#chunk-{int(citation.get('chunk_id') or 0)}"
+    return passage_path(int(document_id), int(citation.get("chunk_id") or 0))
 
 
 def citation_out(citation: dict[str, Any]) -> CitationOut:
@@ -53,6 +52,7 @@ def citation_out(citation: dict[str, Any]) -> CitationOut:
         title=str(citation.get("title", "")),
         page=citation.get("page"),
         page_kind=str(citation.get("page_kind") or "page"),
+        section=str(citation.get("section") or ""),
         url=str(citation.get("url") or ""),
         document_url=passage_url(citation),
         text=str(citation.get("text", "")),
@@ -68,6 +68,7 @@ def sources_out(citations: list[dict[str, Any]]) -> list[SourceOut]:
             title=str(c.get("title", "")),
             page=c.get("page"),
             page_kind=str(c.get("page_kind") or "page"),
+            section=str(c.get("section") or ""),
             url=str(c.get("url") or ""),
             document_url=passage_url(c),
         )

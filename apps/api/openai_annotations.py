@@ -16,9 +16,9 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.urls import reverse
 
 from apps.chat.citations import Citation
+from apps.knowledge.links import passage_path
 from apps.knowledge.models import Document, KnowledgeBase
 
 AbsoluteUrl = Callable[[str], str]
@@ -58,8 +58,7 @@ def _span(citation: Citation) -> dict[str, int]:
 
 
 def document_link(citation: Citation, absolute_url: AbsoluteUrl) -> str:
-    path = reverse("knowledge:document", args=[citation.document_id])
-    return absolute_url(f"{path}#chunk-{citation.chunk_id}")
+    return absolute_url(passage_path(citation.document_id, citation.chunk_id))
 
 
 def citation_annotations(citation: Citation, context: AnnotationContext) -> list[dict[str, Any]]:

@@ -134,6 +134,7 @@ class SearchHit(Schema):
     page: int | None
     page_kind: str = Field(description='What ``page`` counts: "page" or "slide".')
     heading: str
+    section: str = Field(description='The heading path: "Guide › Travel › Hotels".')
     text: str
     snippet: str = Field(description="About 420 characters around the first match.")
     highlights: list[Span] = Field(description="Where the query's words are in ``snippet``.")
@@ -178,6 +179,7 @@ class CitationOut(Schema):
     title: str
     page: int | None
     page_kind: str
+    section: str = Field(description="The heading path of the cited passage.")
     url: str = Field(description="The source's own URL, for a web page; else empty.")
     document_url: str = Field(description="The cited passage in this app.")
     text: str = Field(description="The cited passage.")
@@ -192,6 +194,7 @@ class SourceOut(Schema):
     title: str
     page: int | None
     page_kind: str
+    section: str
     url: str
     document_url: str
 

@@ -7,7 +7,6 @@ import html
 import re
 
 from django.http import HttpRequest
-from django.urls import reverse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -25,6 +24,7 @@ from apps.api.schemas import (
     SearchOut,
     Span,
 )
+from apps.knowledge.links import passage_path
 from apps.modelapi.errors import ModelApiError
 from apps.search.highlight import highlight
 from apps.search.retrieval import Passage, retrieve
@@ -65,7 +65,6 @@ def marked_spans(snippet_html: str) -> tuple[str, list[Span]]:
 def hit_of(passage: Passage, query: str) -> SearchHit:
     snippet_html = str(highlight(passage.text, query))
     snippet, spans = marked_spans(snippet_html)
-    document_url = reverse("knowledge:document", args=[passage.document_id])
     return SearchHit(
         chunk_id=passage.chunk_id,
         score=round(passage.score, 4),
@@ -74,7 +73,7 @@ def hit_of(passage: Passage, query: str) -> SearchHit:
             title=passage.document_title,
             mime_type=passage.mime_type,
             source_url=passage.source_url,
-            url=f"{document_url}#chunk-{passage.chunk_id}",
+            url=passage_path(passage.document_id, passage.chunk_id),
         ),
         knowledge_base=KnowledgeBaseRef(
             id=passage.knowledge_base_id, name=passage.knowledge_base_name
@@ -82,6 +81,7 @@ def hit_of(passage: Passage, query: str) -> SearchHit:
         page=passage.page,
         page_kind=passage.page_kind,
         heading=passage.heading,
+        section=passage.section,
         text=passage.text,
         snippet=snippet,
         highlights=spans,

@@ -209,6 +209,7 @@ def _passage_json(passage: Passage) -> dict[str, Any]:
         "title": passage.document_title,
         "page": passage.page,
         "page_kind": passage.page_kind,
+        "section": passage.section,
         "url": passage.source_url,
         "text": passage.text,
         "score": round(passage.score, 4),

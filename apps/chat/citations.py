@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from apps.chat.markdown import render_markdown
+from apps.knowledge.links import passage_path
+from apps.knowledge.markdown import render_markdown
 from apps.modelapi.schemas import Annotation
 from apps.search.retrieval import Passage
 
@@ -43,6 +43,7 @@ class Citation:
     text: str
     kind: str
     page_kind: str = "page"  # "slide" for presentations; stored citations without it: "page"
+    section: str = ""  # the heading path; stored citations without it: ""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +68,7 @@ def _numbered(spans: Sequence[tuple[int, int, Passage, str]]) -> list[Citation]:
                 text=passage.text,
                 kind=kind,
                 page_kind=passage.page_kind,
+                section=passage.section,
             )
         )
     return citations
@@ -208,8 +210,7 @@ def _marker(citation: dict[str, Any], *, prefix: str) -> str:
     label = f"Source {number}: {citation.get('title', '')}"
     href = "#"
     if citation.get("document_id") is not None:
-        href = reverse("knowledge:document", args=[int(citation["document_id"])])
-        href += f"#chunk-{int(citation.get('chunk_id') or 0)}"
+        href = passage_path(int(citation["document_id"]), int(citation.get("chunk_id") or 0))
     return (
         f'<a class="cite-marker" href="{escape(href)}" '
         f'data-preview="{escape(prefix)}-{number}" aria-label="{escape(label)}">{number}</a>'

@@ -28,6 +28,8 @@ _WORD = re.compile(r"\S+")
 DEFAULT_MAX_CHARS = 4000
 # A longer "# …" line is body text: headings are short, and go into every embedding input.
 HEADING_MAX_CHARS = 300
+SECTION_SEPARATOR = " › "
+SECTION_MAX_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ChunkDraft:
     page: int | None
     heading: str
     token_count: int
+    section: str = ""  # the heading path, outermost first: "Guide › Travel › Hotels"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class _Unit:
     end: int
     tokens: int
     heading: str | None  # the heading's title when this unit is a heading line
+    level: int = 0  # its level (1 for "#"), for the heading path
 
 
 def _segments(extracted: Extracted) -> list[tuple[int, int, int | None]]:
@@ -138,7 +142,11 @@ def _units(text: str, start: int, end: int, limit: int, max_chars: int) -> Itera
                     yield from _paragraph(text, paragraph_start, line_start - 1, limit, max_chars)
                     paragraph_start = None
                 yield _Unit(
-                    line_start, line_start + len(line), estimate_tokens(line), heading.group(2)
+                    line_start,
+                    line_start + len(line),
+                    estimate_tokens(line),
+                    heading.group(2),
+                    len(heading.group(1)),
                 )
             elif paragraph_start is None:
                 paragraph_start = line_start
@@ -168,14 +176,16 @@ def chunk_text(
     max_chars = max(max_chars, 2 * HEADING_MAX_CHARS)
     drafts: list[ChunkDraft] = []
     heading = ""
+    path: list[tuple[int, str]] = []  # the open headings: (level, title)
 
     def emit(units: Sequence[_Unit], page: int | None) -> None:
         if not units or all(u.heading is not None for u in units):
             return
         start, end = units[0].start, units[-1].end
         body = text[start:end]
+        section = SECTION_SEPARATOR.join(title for _, title in path)
         drafts.append(
-            ChunkDraft(len(drafts), body, start, end, page, heading, estimate_tokens(body))
+            ChunkDraft(len(drafts), body, start, end, page, heading, estimate_tokens(body), section)
         )
 
     for seg_start, seg_end, page in _segments(extracted):
@@ -185,6 +195,7 @@ def chunk_text(
             if unit.heading is not None:
                 emit(current, page)
                 heading = unit.heading
+                path = [*(h for h in path if h[0] < unit.level), (unit.level, unit.heading)]
                 current, size = [unit], unit.tokens
                 continue
             too_long = bool(current) and unit.end - current[0].start > max_chars

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, transaction
 
-from apps.knowledge.chunking import ChunkDraft, chunk_text
+from apps.knowledge.chunking import SECTION_MAX_CHARS, ChunkDraft, chunk_text
 from apps.knowledge.cleaning import clean_extracted
 from apps.knowledge.embedding import embed_inputs, embedding_input
 from apps.knowledge.errors import ExtractionError
@@ -164,6 +164,8 @@ def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
     if not drafts:
         raise ExtractionError("No extractable text: the document is empty once read.")
     document.page_kind = extracted.page_kind
+    document.content = extracted.text
+    document.content_pages = [[p.page, p.start, p.end] for p in extracted.pages]
     from_content = document.mime_type in MAIL_MIME_TYPES  # an e-mail's subject is its title
     if extracted.title and (from_content or document.source_kind == Document.SourceKind.URL):
         document.title = " ".join(extracted.title.split())[:500]
@@ -269,6 +271,7 @@ def store_chunks(
                 ordinal=draft.ordinal,
                 text=draft.text,
                 heading=draft.heading[:500],
+                section=draft.section[:SECTION_MAX_CHARS],
                 char_start=draft.char_start,
                 char_end=draft.char_end,
                 page=draft.page,
@@ -284,6 +287,18 @@ def store_chunks(
         locked.title = document.title
         locked.mime_type = document.mime_type
         locked.page_kind = document.page_kind
+        locked.content = document.content
+        locked.content_pages = document.content_pages
         locked.sha256 = sha256
-        locked.save(update_fields=["title", "mime_type", "page_kind", "sha256", "updated_at"])
+        locked.save(
+            update_fields=[
+                "title",
+                "mime_type",
+                "page_kind",
+                "content",
+                "content_pages",
+                "sha256",
+                "updated_at",
+            ]
+        )
         locked.mark_ready(chunk_count=len(drafts), sha256=sha256, embedding_model=model_name)

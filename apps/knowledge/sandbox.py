@@ -13,14 +13,18 @@ import multiprocessing
 import resource
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import TypeVar
 
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import Extracted, ExtractOptions, extract
 
 PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_memory_mb = 0
@@ -71,26 +75,39 @@ def extract_isolated(
     data: bytes, mime_type: str, *, timeout: float, memory_mb: int, options: ExtractOptions
 ) -> Extracted:
     """``extract`` in a child process; over time or memory, an ``ExtractionError``."""
+    return run_isolated(
+        partial(extract, data, mime_type, options=options),
+        timeout=timeout,
+        memory_mb=memory_mb,
+        doing="Reading this file",
+    )
+
+
+def run_isolated(
+    call: Callable[[], T], *, timeout: float, memory_mb: int, doing: str = "Reading this file"
+) -> T:
+    """``call`` (a picklable callable of a module that imports no Django) in the child
+    process; over time or memory, an ``ExtractionError`` that starts with ``doing``."""
     with _lock:
         try:
-            future = _get_pool(memory_mb).submit(extract, data, mime_type, options=options)
+            future = _get_pool(memory_mb).submit(call)
         except BrokenProcessPool:
-            # The idle child died before this file (not because of it): start a fresh one.
+            # The idle child died before this call (not because of it): start a fresh one.
             _discard_pool()
-            future = _get_pool(memory_mb).submit(extract, data, mime_type, options=options)
+            future = _get_pool(memory_mb).submit(call)
         try:
             return future.result(timeout=timeout)
         except FutureTimeout as exc:
             _discard_pool()
             raise ExtractionError(
-                f"Reading this file took longer than {timeout:.0f} s; it was stopped."
+                f"{doing} took longer than {timeout:.0f} s; it was stopped."
             ) from exc
         except BrokenProcessPool as exc:
             _discard_pool()
             raise ExtractionError(
-                f"Reading this file needed more than {memory_mb} MB of memory; it was stopped."
+                f"{doing} needed more than {memory_mb} MB of memory; it was stopped."
             ) from exc
         except MemoryError as exc:
             raise ExtractionError(
-                f"Reading this file needed more than {memory_mb} MB of memory; it was stopped."
+                f"{doing} needed more than {memory_mb} MB of memory; it was stopped."
             ) from exc

@@ -12,6 +12,11 @@ urlpatterns = [
     path("kb/<int:pk>/sharing", views.knowledge_base_sharing, name="sharing"),
     path("documents/<int:pk>/", views.document_detail, name="document"),
     path("documents/<int:pk>/file", views.document_file, name="document_file"),
+    path(
+        "documents/<int:pk>/pages/<int:page>.png",
+        views.document_page_image,
+        name="document_page_image",
+    ),
     path("documents/<int:pk>/reindex", views.document_reindex, name="reindex"),
     path("documents/<int:pk>/delete", views.document_delete, name="delete"),
 ]

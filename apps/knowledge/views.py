@@ -9,6 +9,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from apps.knowledge import viewing
+from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import ACCEPTED_SUFFIXES
 from apps.knowledge.forms import SharingForm
 from apps.knowledge.models import Document, KnowledgeBase
@@ -16,10 +18,12 @@ from apps.knowledge.queue import request_reindex
 from apps.knowledge.uploads import UploadOutcome, add_batch, delete_document
 
 
-def _readable_document(request: HttpRequest, pk: int) -> Document:
-    """The document, only if the user may read its knowledge base (404 otherwise)."""
+def _readable_document(request: HttpRequest, pk: int, *, content: bool = False) -> Document:
+    """The document, only if the user may read its knowledge base (404 otherwise); its
+    extracted text is read only when ``content`` is asked for (the viewer's text view)."""
+    documents = Document.objects.select_related("knowledge_base")
     return get_object_or_404(
-        Document.objects.select_related("knowledge_base"),
+        documents if content else documents.without_content(),
         pk=pk,
         knowledge_base__in=KnowledgeBase.objects.readable_by(request.user),
     )
@@ -37,18 +41,75 @@ def _managed_document(request: HttpRequest, pk: int) -> Document:
 
 @login_required
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    document = _readable_document(request, pk)
+    """The viewer: a PDF's page with the cited passage marked on it, or the document's text
+    with the passage highlighted (``?passage=<chunk id>``, ``?view=text``, ``?page=N``)."""
+    document = _readable_document(request, pk, content=True)
+    chunks = list(
+        document.chunks.order_by("ordinal").only(
+            "pk",
+            "document_id",
+            "ordinal",
+            "text",
+            "heading",
+            "section",
+            "page",
+            "char_start",
+            "char_end",
+        )
+    )
+    state = viewing.viewer_state(
+        document,
+        chunks,
+        passage=request.GET.get("passage"),
+        view=request.GET.get("view"),
+        page=request.GET.get("page"),
+    )
+    layout, page_error = None, ""
+    if state.view == viewing.PAGE:
+        cited_here = state.cited is not None and state.cited.page == state.page
+        try:
+            layout = viewing.pdf_page_layout(
+                document,
+                page=state.page,
+                passage=state.cited.text if cited_here and state.cited else "",
+            )
+        except ExtractionError as exc:
+            page_error = str(exc)
     return render(
         request,
         "knowledge/document_detail.html",
         {
             "document": document,
-            "chunks": document.chunks.order_by("ordinal"),
+            "chunks": chunks,
+            "state": state,
+            "layout": layout,
+            "page_error": page_error,
+            "text_html": viewing.document_text_html(document, chunks)
+            if state.view == viewing.TEXT
+            else None,
+            "has_page_view": viewing.has_page_view(document),
             # An e-mail and its attachments link each other (same knowledge base, so readable).
             "parent": document.parent,
             "parts": document.parts.order_by("title").only("pk", "title", "status"),
         },
     )
+
+
+@login_required
+@require_GET
+def document_page_image(request: HttpRequest, pk: int, page: int) -> HttpResponse:
+    """One PDF page as a PNG, drawn in the isolated child (404 for a page it does not have)."""
+    document = _readable_document(request, pk)
+    if not viewing.has_page_view(document):
+        raise Http404("This document has no pages to draw.")
+    try:
+        png = viewing.pdf_page_png(document, page=page)
+    except ExtractionError as exc:
+        return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -105,7 +166,7 @@ def knowledge_base_manage(request: HttpRequest, pk: int) -> HttpResponse:
         "knowledge/manage.html",
         {
             "knowledge_base": knowledge_base,
-            "documents": knowledge_base.documents.order_by("-created_at"),
+            "documents": knowledge_base.documents.without_content().order_by("-created_at"),
             "limits": upload_limits(),
             "sharing_form": SharingForm(instance=knowledge_base),
         },
@@ -187,7 +248,7 @@ def knowledge_base_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def knowledge_base_status(request: HttpRequest, pk: int) -> JsonResponse:
     knowledge_base = _managed_base(request, pk)
-    documents = knowledge_base.documents.order_by("-created_at")
+    documents = knowledge_base.documents.without_content().order_by("-created_at")
     return JsonResponse({"documents": [document_status(d) for d in documents]})
 
 

@@ -84,3 +84,57 @@ def highlight(text: str, query: str, *, excerpt: bool = True) -> SafeString:
         position = match.end()
     pieces.append(str(escape(shown[position:])))
     return mark_safe("".join(pieces))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+MAX_SPAN_SENTENCES = 3
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.start() > start:
+            spans.append((start, match.start()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _support(sentence: str, stems: list[str]) -> int:
+    words = {stem(w.lower()) for w in _WORD.findall(sentence)}
+    return sum(1 for s in stems if s in words)
+
+
+def supporting_span(text: str, statement: str) -> tuple[int, int] | None:
+    """The run of the passage's sentences (at most ``MAX_SPAN_SENTENCES``) that shares most
+    content words with the answer's statement: what the citation stands on. None when no
+    sentence shares a word."""
+    stems = query_stems(statement)
+    sentences = _sentence_spans(text)
+    scores = [_support(text[a:b], stems) for a, b in sentences]
+    if not scores or max(scores) == 0:
+        return None
+    best = scores.index(max(scores))
+    first = last = best
+    while last - first + 1 < MAX_SPAN_SENTENCES:
+        left = scores[first - 1] if first > 0 else 0
+        right = scores[last + 1] if last + 1 < len(scores) else 0
+        if max(left, right) == 0:
+            break
+        if right >= left:
+            last += 1
+        else:
+            first -= 1
+    return sentences[first][0], sentences[last][1]
+
+
+def span_highlight(text: str, statement: str) -> SafeString:
+    """The passage escaped, with its supporting span (``supporting_span``) as one <mark>."""
+    span = supporting_span(text, statement)
+    if span is None:
+        return mark_safe(escape(text))
+    start, end = span
+    return mark_safe(
+        f"{escape(text[:start])}<mark>{escape(text[start:end])}</mark>{escape(text[end:])}"
+    )

@@ -10,7 +10,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 
-from apps.knowledge.models import Chunk, KnowledgeBase
+from apps.knowledge.models import Chunk, Document, KnowledgeBase
 from apps.modelapi import observe
 from apps.modelapi.client import create_embeddings, embeddings_endpoint, rerank
 from apps.modelapi.errors import ModelApiError
@@ -33,6 +33,7 @@ class Passage:
     mime_type: str
     score: float
     page_kind: str = "page"  # what ``page`` counts: "page" (PDF, scan) or "slide"
+    section: str = ""  # the heading path: "Guide › Travel › Hotels"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ def load_passages(candidates: list[Candidate], *, knowledge_base_ids: list[int])
         chunk.pk: chunk
         for chunk in Chunk.objects.filter(
             pk__in=[c.chunk_id for c in candidates], knowledge_base_id__in=knowledge_base_ids
-        ).select_related("document", "knowledge_base")
+        )
+        .select_related("document", "knowledge_base")
+        .defer(*(f"document__{name}" for name in Document.CONTENT_FIELDS))
     }
     passages = []
     for candidate in candidates:
@@ -69,6 +72,7 @@ def load_passages(candidates: list[Candidate], *, knowledge_base_ids: list[int])
                 mime_type=chunk.document.mime_type,
                 score=candidate.score,
                 page_kind=chunk.document.page_kind,
+                section=chunk.section,
             )
         )
     return passages

@@ -41,7 +41,9 @@ def test_an_answer_comes_with_citations_sources_usage_and_timings(api, demo_worl
     assert body["citations"] and body["sources"]
     first = body["citations"][0]
     assert first["title"] == "employee-handbook.pdf" and first["number"] == 1
-    assert first["document_url"].startswith(f"/documents/{first['document_id']}/#chunk-")
+    assert first["document_url"].startswith(
+        f"/documents/{first['document_id']}/?passage={first['chunk_id']}#chunk-"
+    )
     assert 0 <= first["start"] <= first["end"] <= len(body["text"])
     assert [s["number"] for s in body["sources"]] == sorted(
         {c["number"] for c in body["citations"]}

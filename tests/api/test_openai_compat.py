@@ -127,7 +127,7 @@ def test_the_openai_sdk_gets_an_answer_citing_real_passages_of_the_demo_base(
     assert files[0]["filename"] == "employee-handbook.pdf"
     assert files[0]["file_id"] == str(chunk.document_id)
     assert files[0]["document_url"] == (
-        f"{app_server_url}/documents/{chunk.document_id}/#chunk-{chunk.pk}"
+        f"{app_server_url}/documents/{chunk.document_id}/?passage={chunk.pk}#chunk-{chunk.pk}"
     )
     assert (files[0]["start_index"], files[0]["end_index"]) == (
         first["start_index"],
@@ -217,7 +217,9 @@ def test_a_web_page_source_is_also_a_url_citation(app_server_url, private_base) 
     urls = [(a.model_extra or {}).get("url_citation") for a in message.annotations or []]
     urls = [u for u in urls if u]
     assert urls and urls[0]["url"] == page and urls[0]["title"] == "wifi.md"
-    assert re.fullmatch(rf"{app_server_url}/documents/\d+/#chunk-\d+", urls[0]["document_url"])
+    assert re.fullmatch(
+        rf"{app_server_url}/documents/\d+/\?passage=(\d+)#chunk-\1", urls[0]["document_url"]
+    )
     assert "LumenGuest" in (message.content or "")[urls[0]["start_index"] : urls[0]["end_index"]]
     assert not [a for a in message.annotations or [] if a.type == "file_citation"]
 

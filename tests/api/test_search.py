@@ -24,7 +24,9 @@ def test_search_finds_ranked_passages_with_their_document_page_and_highlights(
     hit = body["results"][0]
     assert hit["document"]["title"] == "employee-handbook.pdf"
     assert hit["page"] is not None and hit["page_kind"] == "page"
-    assert hit["document"]["url"] == f"/documents/{hit['document']['id']}/#chunk-{hit['chunk_id']}"
+    assert hit["document"]["url"] == (
+        f"/documents/{hit['document']['id']}/?passage={hit['chunk_id']}#chunk-{hit['chunk_id']}"
+    )
     assert hit["knowledge_base"]["id"] == demo_world.knowledge_base.pk
     marked = [hit["snippet"][s["start"] : s["end"]].lower() for s in hit["highlights"]]
     assert marked and all(m.startswith(("laptop", "replac")) for m in marked)

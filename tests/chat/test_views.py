@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -31,7 +33,9 @@ def test_asking_redirects_to_a_conversation_showing_markers_and_sources(
     html = response.content.decode()
     assert response.redirect_chain[-1][0].startswith("/c/")
     assert 'class="cite-marker"' in html and "36 months" in html
-    assert "employee-handbook.pdf</a>, page 2" in html
+    assert re.search(
+        r'employee-handbook\.pdf</a> <span class="source-where">[^<]*page 2</span>', html
+    )
 
 
 def test_conversations_of_other_users_are_not_found(client, demo_world, bob) -> None:
@@ -114,13 +118,14 @@ def test_every_page_sends_a_strict_content_security_policy(demo_client, name) ->
     assert directives["frame-ancestors"] == "'none'"
 
 
-def test_the_document_view_links_each_pdf_passage_to_its_page_of_the_original(
+def test_the_pdf_text_view_labels_each_page_and_links_it_to_the_page_view(
     demo_client, demo_world
 ) -> None:
     pdf = next(d for d in demo_world.documents if d.title.endswith(".pdf"))
-    html = demo_client.get(reverse("knowledge:document", args=[pdf.pk])).content.decode()
-    file_url = reverse("knowledge:document_file", args=[pdf.pk])
-    assert f'href="{file_url}#page=2"' in html and "Original PDF, page 2" in html
+    url = reverse("knowledge:document", args=[pdf.pk])
+    html = demo_client.get(url, {"view": "text"}).content.decode()
+    assert '<section class="doc-page" id="page-2" data-page="2">' in html
+    assert 'Page 2 · <a href="?page=2">page image</a>' in html
 
 
 def _cited(document, number: int, kind: str, url: str = "") -> dict:
@@ -160,6 +165,6 @@ def test_file_and_url_citations_link_to_the_uploaded_file_and_the_source_page(
     html = demo_client.get(reverse("chat:conversation", args=[conversation.pk])).content.decode()
     file_url = reverse("knowledge:document_file", args=[text.pk])
     assert f'<a class="source-file" href="{file_url}">uploaded file</a>' in html
-    assert f'href="{reverse("knowledge:document", args=[text.pk])}#chunk-' in html
+    assert f'href="{reverse("knowledge:document", args=[text.pk])}?passage=' in html
     assert 'class="source-url" href="https://docs.example.org/travel"' in html
     assert html.count('class="source-file"') == 1 and html.count('class="source-url"') == 1

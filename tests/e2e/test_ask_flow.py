@@ -49,8 +49,14 @@ def test_asking_shows_a_citation_marker_that_opens_the_cited_passage(
     save_screenshot(page, "answer-page.png")
 
     marker.click()
-    expect(page).to_have_url(re.compile(r"/documents/\d+/#chunk-\d+$"))
-    expect(page.locator(".chunk:target")).to_contain_text("36 months")
+    expect(page).to_have_url(re.compile(r"/documents/\d+/\?passage=\d+#chunk-\d+$"))
+    # The PDF opens at the cited page, the passage's lines marked on the page image.
+    expect(page.locator('figure.pdf-page[data-pdf-page="2"] img')).to_be_visible()
+    expect(page.locator("svg[data-pdf-marks] rect").first).to_be_attached()
+    page.get_by_role("navigation", name="View").get_by_role("link", name="Text").click()
+    expect(page.locator("mark.cited").first).to_be_visible()
+    expect(page.locator("[data-viewer-text]")).to_contain_text("36 months")
+    assert "36 months" in " ".join(page.locator("mark.cited").all_inner_texts())
     assert violations == []
 
 

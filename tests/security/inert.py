@@ -43,6 +43,18 @@ def elements(html: str) -> list[Element]:
     return found
 
 
+def _own_icons() -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+    """The exact <svg> elements of our inline icons (apps/knowledge/templatetags/icons.py):
+    fixed markup of ours, not content; any other <svg> counts as active."""
+    from apps.knowledge.templatetags.icons import PATHS, icon
+
+    own = set()
+    for name in PATHS:
+        svg = elements(str(icon(name)))[0]
+        own.add((svg.tag, tuple(sorted(svg.attrs.items()))))
+    return own
+
+
 def problems(
     html: str,
     *,
@@ -54,7 +66,7 @@ def problems(
     ``page_elements`` are the elements of the same page without the hostile content
     (the page's own <meta charset>, stylesheet and script tags), which are allowed.
     """
-    own = {(e.tag, tuple(sorted(e.attrs.items()))) for e in page_elements or []}
+    own = {(e.tag, tuple(sorted(e.attrs.items()))) for e in page_elements or []} | _own_icons()
     found = []
     for element in elements(html):
         if (element.tag, tuple(sorted(element.attrs.items()))) in own:

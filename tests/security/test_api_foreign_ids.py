@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _unchanged_base(world: ForeignWorld) -> None:
-    assert world.knowledge_base.documents.count() == 1
+    assert world.knowledge_base.documents.count() == 2  # the text file and the PDF
 
 
 def _unchanged_document(world: ForeignWorld) -> None:

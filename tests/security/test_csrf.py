@@ -47,6 +47,7 @@ READ_ONLY = {
     "knowledge:status",
     "knowledge:document",
     "knowledge:document_file",
+    "knowledge:document_page_image",
     "sources:source",
     # GET only (405 to a POST); the callback's forgery protection is OpenID Connect's state,
     # tied to the session (tests/accounts/test_oidc_protocol.py).

@@ -36,7 +36,7 @@ def _unchanged_base(world: ForeignWorld) -> None:
     world.knowledge_base.refresh_from_db()
     assert not world.knowledge_base.shared_with_all
     assert not world.knowledge_base.groups.exists()
-    assert world.knowledge_base.documents.count() == 1
+    assert world.knowledge_base.documents.count() == 2  # the text file and the PDF
 
 
 def _unchanged_document(world: ForeignWorld) -> None:
@@ -70,6 +70,7 @@ class Case:
     data: dict[str, Any] = field(default_factory=dict)
     unchanged: Callable[[ForeignWorld], None] = _unchanged_base
     owner_opens_file: bool = False
+    more_args: tuple[int, ...] = ()  # URL parameters after the id (a page number)
 
 
 CASES: dict[str, Case] = {
@@ -88,6 +89,9 @@ CASES: dict[str, Case] = {
     "knowledge:document": Case("document", unchanged=_unchanged_document),
     "knowledge:document_file": Case(
         "document", unchanged=_unchanged_document, owner_opens_file=True
+    ),
+    "knowledge:document_page_image": Case(
+        "pdf_document", unchanged=_unchanged_document, owner_opens_file=True, more_args=(1,)
     ),
     "knowledge:reindex": Case("document", "post", unchanged=_unchanged_document),
     "knowledge:delete": Case("document", "post", unchanged=_unchanged_document),
@@ -181,7 +185,7 @@ def test_another_users_id_is_not_found_and_nothing_of_it_is_read(
     world, monkeypatch, route: str, intruder: str
 ) -> None:
     case = CASES[route]
-    url = reverse(route, args=[world.pk_of(case.target)])
+    url = reverse(route, args=[world.pk_of(case.target), *case.more_args])
     client = _intruder(intruder)
     with watch_reads(monkeypatch) as reads:
         response = _request(client, case, url)

@@ -31,6 +31,7 @@ from apps.accounts.tokens import create_token
 from apps.chat.models import Conversation, Message
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
 from apps.sources.models import SiteSource
+from tests.knowledge.files import pdf_bytes
 
 MARK = f"FOREIGN{uuid.uuid4().hex[:12]}"
 
@@ -45,6 +46,7 @@ class ForeignWorld:
     answer: Message
     site_source: SiteSource
     api_token: ApiToken
+    pdf_document: Document
 
     def pk_of(self, target: str) -> int:
         return int(getattr(self, target).pk)
@@ -107,8 +109,23 @@ def build_foreign_world() -> ForeignWorld:
         last_error=MARK,
     )
     api_token, _ = create_token(owner, f"{MARK} token")
+    pdf_document = Document.objects.create(
+        knowledge_base=knowledge_base,
+        title=f"{MARK}.pdf",
+        file=ContentFile(pdf_bytes([f"{MARK} on a page"]), name="secret.pdf"),
+        mime_type="application/pdf",
+        status=Document.Status.READY,
+    )
     return ForeignWorld(
-        owner, knowledge_base, document, chunk, conversation, answer, site_source, api_token
+        owner,
+        knowledge_base,
+        document,
+        chunk,
+        conversation,
+        answer,
+        site_source,
+        api_token,
+        pdf_document,
     )
 
 

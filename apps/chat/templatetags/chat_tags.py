@@ -7,7 +7,7 @@ from django.utils.safestring import SafeString
 
 from apps.chat.citations import render_answer, unique_sources
 from apps.chat.models import Message
-from apps.search.highlight import highlight
+from apps.search.highlight import span_highlight
 
 register = template.Library()
 
@@ -19,7 +19,7 @@ def answer_html(message: Message) -> SafeString:
 
 @register.filter
 def sources(message: Message) -> list[dict[str, Any]]:
-    """Each cited passage once, with the words of the statements citing it highlighted and
+    """Each cited passage once, with the span that supports the statements citing it marked and
     the ``kinds`` of the citations naming it (``file_citation``, ``url_citation``, …)."""
     cited_words: dict[int, list[str]] = {}
     kinds: dict[int, set[str]] = {}
@@ -31,10 +31,8 @@ def sources(message: Message) -> list[dict[str, Any]]:
     return [
         {
             **source,
-            "highlighted": highlight(
-                str(source.get("text", "")),
-                " ".join(cited_words.get(int(source["number"]), [])),
-                excerpt=False,
+            "highlighted": span_highlight(
+                str(source.get("text", "")), " ".join(cited_words.get(int(source["number"]), []))
             ),
             "kinds": sorted(kinds.get(int(source["number"]), set())),
         }

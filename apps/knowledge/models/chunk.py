@@ -25,6 +25,8 @@ class Chunk(models.Model):
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     heading = models.CharField(max_length=500, blank=True)
+    # The heading path ("Guide › Travel › Hotels") that sources lists show; not searched.
+    section = models.CharField(max_length=1000, blank=True)
     char_start = models.PositiveIntegerField()
     char_end = models.PositiveIntegerField()
     page = models.PositiveIntegerField(null=True, blank=True)

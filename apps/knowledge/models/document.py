@@ -50,6 +50,10 @@ class DocumentQuerySet(models.QuerySet["Document"]):
         """A fresh ``updated_at``: the sweep does not pick the row again for one lease."""
         self.filter(pk=document_id).update(updated_at=timezone.now())
 
+    def without_content(self) -> DocumentQuerySet:
+        """The rows without their extracted text (lists and status polls never show it)."""
+        return self.defer(*Document.CONTENT_FIELDS)
+
     def queued_before(self, moment: datetime) -> DocumentQuerySet:
         return self.filter(status=Document.Status.QUEUED, updated_at__lt=moment)
 
@@ -120,6 +124,10 @@ class Document(models.Model):
     source_url = models.URLField(max_length=2000, blank=True)
     text = models.TextField(blank=True, help_text="Body for documents of kind 'text'.")
     mime_type = models.CharField(max_length=100, blank=True)
+    # The extracted text the chunks' offsets point into (what the viewer renders), and its
+    # pages as [page, start, end] spans; written with the chunks.
+    content = models.TextField(blank=True)
+    content_pages = models.JSONField(default=list, blank=True)
     page_kind = models.CharField(max_length=10, choices=PageKind.choices, default=PageKind.PAGE)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -149,6 +157,9 @@ class Document(models.Model):
     @property
     def is_pdf(self) -> bool:
         return self.mime_type == "application/pdf"
+
+    # Large fields that lists, passages and status polls leave unread (``defer``).
+    CONTENT_FIELDS = ("content", "content_pages")
 
     # Every field a re-queue resets: new content, a re-index request and an admin edit all go
     # through ``reset_for_indexing``, so each starts with the same fresh set of attempts.

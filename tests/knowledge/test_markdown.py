@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.chat.citations import render_answer
-from apps.chat.markdown import render_markdown
+from apps.knowledge.markdown import render_markdown
 
 
 def test_lists_tables_code_and_emphasis_are_rendered() -> None:

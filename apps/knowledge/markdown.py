@@ -21,19 +21,27 @@ ALLOWED_TAGS = {
 _renderer = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False}).enable(
     ["table", "strikethrough"]
 )
+# A document's own Markdown: its line breaks inside paragraphs are wrapping, as CommonMark says
+# (a model's answer keeps them: ``breaks`` above).
+_document_renderer = MarkdownIt(
+    "commonmark", {"html": False, "breaks": False, "linkify": False}
+).enable(["table", "strikethrough"])
 
 
-def render_markdown(text: str, *, allowed_links: Iterable[str] = ()) -> str:
-    """Sanitised HTML for ``text``; only links to ``allowed_links`` keep their target."""
+def render_markdown(text: str, *, allowed_links: Iterable[str] = (), any_link: bool = False) -> str:
+    """Sanitised HTML for ``text``; only links to ``allowed_links`` keep their target, or
+    every http(s) link with ``any_link`` (a document's own text in the viewer, whose line
+    breaks inside a paragraph are then wrapping, not breaks)."""
     allowed = {url for url in allowed_links if url}
 
     def keep(tag: str, attribute: str, value: str) -> str | None:
         if tag == "a" and attribute == "href":
-            return value if value in allowed else None
+            return value if any_link or value in allowed else None
         return value
 
+    renderer = _document_renderer if any_link else _renderer
     return nh3.clean(
-        _renderer.render(text),
+        renderer.render(text),
         tags=ALLOWED_TAGS,
         attributes={"a": {"href"}, "th": {"align"}, "td": {"align"}},
         url_schemes={"http", "https"},

@@ -1,0 +1,20 @@
+"""Where a passage lives: its link in the document viewer and the words that place it."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+
+def passage_path(document_id: int, chunk_id: int) -> str:
+    """The viewer opened at one passage: ``?passage=`` says what to highlight (and, for a
+    PDF, which page to show); the fragment scrolls the text view to it without script."""
+    path = reverse("knowledge:document", args=[document_id])
+    return f"{path}?passage={chunk_id}#chunk-{chunk_id}"
+
+
+def location_label(*, section: str = "", page: int | None = None, page_kind: str = "page") -> str:
+    """ "Travel › Hotels · page 3": the heading path and the page or slide, what is known."""
+    parts = [section] if section else []
+    if page:
+        parts.append(f"{page_kind or 'page'} {page}")
+    return " · ".join(parts)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from apps.knowledge.links import location_label, passage_path
+
+register = template.Library()
+
+
+@register.simple_tag
+def passage_url(document_id: Any, chunk_id: Any) -> str:
+    """``{% passage_url s.document_id s.chunk_id %}``: the viewer at that passage."""
+    return passage_path(int(document_id), int(chunk_id or 0))
+
+
+@register.filter
+def location(item: Any, page_kind: str = "") -> str:
+    """A citation, retrieved passage, search hit or chunk's place: heading path (the heading
+    for what was stored before paths were), page or slide. ``page_kind`` for a chunk."""
+    return location_label(
+        section=str(_field(item, "section") or _field(item, "heading") or ""),
+        page=_field(item, "page"),
+        page_kind=page_kind or str(_field(item, "page_kind") or "page"),
+    )
+
+
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)

@@ -3,6 +3,8 @@ slides are cited as "slide N" (files made in the tests with the libraries that w
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -220,11 +222,12 @@ def test_a_slide_is_cited_as_slide_n_in_answers_search_results_and_the_document(
     assert cited and {(c["page"], c["page_kind"]) for c in cited} == {(3, "slide")}
     client.force_login(alice)
     page = client.get(reverse("chat:conversation", args=[outcome.conversation.pk])).content
-    assert b"all-hands.pptx</a>, slide 3" in page and b"Original PDF" not in page
+    assert re.search(rb'all-hands\.pptx</a> <span class="source-where">[^<]*slide 3</span>', page)
+    assert b"Original file, page" not in page
     results = client.get(reverse("search:search"), {"q": "office moves to Porto"}).content
-    assert b" \xc2\xb7 slide 3 \xc2\xb7 Slide 3" in results
+    assert re.search(rb"\xc2\xb7 [^<]* \xc2\xb7 slide 3</p>", results)
     detail = client.get(reverse("knowledge:document", args=[document.pk])).content
-    assert b"slide 3" in detail and b"Original PDF" not in detail
+    assert b'<p class="page-label">Slide 3</p>' in detail and b"page image" not in detail
 
 
 def test_stored_citations_without_a_page_kind_still_say_page(
@@ -240,4 +243,5 @@ def test_stored_citations_without_a_page_kind_still_say_page(
     )
     client.force_login(alice)
     page = client.get(reverse("chat:conversation", args=[conversation.pk])).content
-    assert b"old.pdf</a>, page 4" in page and b"Original file, page 4" in page
+    assert b'old.pdf</a> <span class="source-where">page 4</span>' in page
+    assert b"Original file, page 4" in page

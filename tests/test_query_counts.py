@@ -248,11 +248,11 @@ def test_the_manage_page_runs_the_same_queries_for_2_and_8_documents(
 ) -> None:
     client.force_login(alice)
     url = reverse("knowledge:manage", args=[knowledge_base.pk])
-    # session, user, then: the managed knowledge base, the groups sharing it (the sharing
-    # form's initial value), its owner (the name in the sharing text), all groups (the
-    # form's choices), its documents; the web sources panel: its site sources with their
-    # page counts, the number of single pages re-synced.
-    budget = SESSION_AND_USER + 7
+    # session, user, then: the knowledge base with its owner, the groups reading it and the
+    # groups editing it (the sharing form's initial values), all groups once for each of its
+    # two group fields (their choices), its documents; the web sources panel: its site
+    # sources with their page counts, the number of single pages re-synced.
+    budget = SESSION_AND_USER + 8
 
     _grow_knowledge_base(knowledge_base, documents=SMALL)
     _grow_sources(knowledge_base, sources=SMALL)

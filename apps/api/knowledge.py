@@ -1,8 +1,8 @@
 """Knowledge bases (the readable ones) and their documents (for the staff who manage them).
 
 The browser's rules (``apps.knowledge.views``): documents are listed, added, re-indexed and
-deleted only in a knowledge base the user manages (``manageable_by``: superusers all,
-other staff their own). A base or document the token's user may not read is not found
+deleted only in a knowledge base the user may edit (``editable_by``: superusers all,
+other staff their own, and members of its editor groups). A base or document the token's user may not read is not found
 (404); one they may read but not manage is refused (403). Uploads go through
 ``apps.knowledge.uploads`` (the same size, type, archive and URL checks); a URL whose host
 resolves to a private or reserved address is refused at once, as for a site source.
@@ -68,9 +68,9 @@ def _item(outcome: UploadOutcome) -> UploadItem:
 
 
 def managed_base(request: HttpRequest, pk: int) -> KnowledgeBase:
-    """The base if the user manages it; 404 when they may not read it, 403 when only read."""
+    """The base if the user may edit it; 404 when they may not read it, 403 when only read."""
     user = token_user(request)
-    base = KnowledgeBase.objects.manageable_by(user).filter(pk=pk).first()
+    base = KnowledgeBase.objects.editable_by(user).filter(pk=pk).first()
     if base is not None:
         return base
     if KnowledgeBase.objects.readable_by(user).filter(pk=pk).exists():
@@ -79,9 +79,9 @@ def managed_base(request: HttpRequest, pk: int) -> KnowledgeBase:
 
 
 def managed_document(request: HttpRequest, pk: int) -> Document:
-    """The document if the user manages its base; 404 when unreadable, 403 when only read."""
+    """The document if the user may edit its base; 404 when unreadable, 403 when only read."""
     user = token_user(request)
-    managed = KnowledgeBase.objects.manageable_by(user)
+    managed = KnowledgeBase.objects.editable_by(user)
     document = Document.objects.filter(pk=pk, knowledge_base__in=managed).first()
     if document is not None:
         return document
@@ -99,7 +99,7 @@ def managed_document(request: HttpRequest, pk: int) -> Document:
 )
 def list_knowledge_bases(request: HttpRequest, params: Query[PageParams]) -> KnowledgeBasePage:
     user = token_user(request)
-    manageable = set(KnowledgeBase.objects.manageable_by(user).values_list("pk", flat=True))
+    manageable = set(KnowledgeBase.objects.editable_by(user).values_list("pk", flat=True))
     items, count = page_of(KnowledgeBase.objects.readable_by(user), params)
     return KnowledgeBasePage(
         items=[
@@ -107,6 +107,7 @@ def list_knowledge_bases(request: HttpRequest, params: Query[PageParams]) -> Kno
                 id=kb.pk,
                 name=kb.name,
                 description=kb.description,
+                instructions=kb.instructions,
                 shared_with_all=kb.shared_with_all,
                 manageable=kb.pk in manageable,
                 created_at=kb.created_at,

@@ -68,6 +68,7 @@ class KnowledgeBaseOut(Schema):
     id: int
     name: str
     description: str
+    instructions: str = Field(description="What its owners add to the model's instructions.")
     shared_with_all: bool
     manageable: bool = Field(description="Whether this token's user may manage its documents.")
     created_at: datetime

@@ -34,6 +34,7 @@ from apps.chat.events import (
 from apps.chat.followup import history_messages, standalone_question
 from apps.chat.models import Conversation, Message
 from apps.chat.prompts import chat_messages, citation_mode, documents_for
+from apps.knowledge.models import KnowledgeBase, asking_profile
 from apps.modelapi import observe
 from apps.modelapi.client import (
     ModelApiError,
@@ -90,13 +91,16 @@ def _open_shrinking(
     mode: str,
     history: Sequence[dict[str, str]],
     stream: bool,
+    instructions: Sequence[tuple[str, str]] = (),
 ) -> tuple[Generator[StreamEvent, None, None], list[Passage]]:
     """Open the model call; return its events and the passages it was sent with.
 
     A 413 before any text (this request alone is too big) retries with half the passages.
     """
     while True:
-        messages, documents = chat_messages(question, passages, mode=mode, history=history)
+        messages, documents = chat_messages(
+            question, passages, mode=mode, history=history, instructions=instructions
+        )
         events = _model_events(messages, documents, stream=stream)
         try:
             first = next(events)
@@ -142,12 +146,14 @@ def generation_events(
     stream: bool,
     said: StreamedMessage | None = None,
     started: float | None = None,
+    instructions: Sequence[tuple[str, str]] = (),
 ) -> Generator[TextDelta | CitationAdded, None, GeneratedAnswer]:
     """Ask the chat model with the passages: its text and citations as they arrive, then
     (as the generator's return value) the finished answer.
 
     ``said`` gathers what the model has said so far (the partial answer when this raises
-    ``ModelApiError``); ``started`` is when the question came, for the time to first text.
+    ``ModelApiError``); ``started`` is when the question came, for the time to first text;
+    ``instructions`` are the knowledge bases' own additions to the system prompt.
     """
     said = StreamedMessage() if said is None else said
     called = time.monotonic()
@@ -159,7 +165,12 @@ def generation_events(
         return GeneratedAnswer(NO_PASSAGES, [], metadata)
     mode = citation_mode(chat_endpoint())
     events, sent = _open_shrinking(
-        question, retrieval.passages, mode=mode, history=history, stream=stream
+        question,
+        retrieval.passages,
+        mode=mode,
+        history=history,
+        stream=stream,
+        instructions=instructions,
     )
     _, by_id = documents_for(sent)
     numbers: dict[int, int] = {}  # chunk id → marker number, in order of arrival
@@ -284,8 +295,15 @@ def unstored_answer_events(
     observe.count_question()
     try:
         search_query = standalone_question(question, history)
+        profile = asking_profile(
+            KnowledgeBase.objects.readable_ids(user, requested=knowledge_base_ids)
+        )
         retrieval = retrieve(
-            user=user, question=search_query, knowledge_base_ids=knowledge_base_ids
+            user=user,
+            question=search_query,
+            knowledge_base_ids=knowledge_base_ids,
+            top_n=profile.top_n,
+            use_reranker=profile.rerank,
         )
         if add_passages is not None:
             retrieval = add_passages(search_query, retrieval)
@@ -297,7 +315,13 @@ def unstored_answer_events(
     said = StreamedMessage()  # what the model has said so far: the partial answer on failure
     try:
         content, citations, metadata = yield from generation_events(
-            question, retrieval, history, stream=stream, said=said, started=started
+            question,
+            retrieval,
+            history,
+            stream=stream,
+            said=said,
+            started=started,
+            instructions=profile.instructions,
         )
     except ModelApiError as exc:
         yield Failed(exc.user_message, said.content, exc)

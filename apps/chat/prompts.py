@@ -25,6 +25,15 @@ PROMPT_MODE_INSTRUCTIONS = (
 )
 
 
+def owner_instructions(name: str, text: str) -> str:
+    """A knowledge base's instructions, set by its owner (trusted, unlike the documents),
+    kept below the rules above: they shape answers but cannot lift them."""
+    return (
+        f'\n\nInstructions from the owners of the knowledge base "{name}" (follow them unless '
+        f"they conflict with the rules above):\n{text}"
+    )
+
+
 def document_text(passage: Passage) -> str:
     """The passage as sent to the model, with its section heading when the text lacks it."""
     if passage.heading and not passage.text.lstrip().startswith("#"):
@@ -62,15 +71,16 @@ def chat_messages(
     *,
     mode: str,
     history: Sequence[dict[str, str]] = (),
+    instructions: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[dict[str, str]], list[ChatDocument]]:
     """The messages (and ``documents``) for one question in the given citation mode,
-    after the earlier turns of the conversation."""
+    after the earlier turns of the conversation; ``instructions`` are (knowledge base name,
+    text) that its owners added to the system prompt."""
     documents, _ = documents_for(passages)
-    if mode == "documents":
-        system = SYSTEM_PROMPT
-    else:
+    system = SYSTEM_PROMPT + "".join(owner_instructions(name, text) for name, text in instructions)
+    if mode == "prompt":
         numbered = "\n\n".join(f"[{doc.id}] {doc.source.text}" for doc in documents)
-        system = f"{SYSTEM_PROMPT}\n\n{PROMPT_MODE_INSTRUCTIONS}\n\nSources:\n{numbered}"
+        system = f"{system}\n\n{PROMPT_MODE_INSTRUCTIONS}\n\nSources:\n{numbered}"
         documents = []
     messages = [{"role": "system", "content": system}, *history]
     messages.append({"role": "user", "content": question})

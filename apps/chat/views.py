@@ -46,10 +46,20 @@ def _selected_ids(request: HttpRequest, form: AskForm) -> list[int]:
     return KnowledgeBase.objects.readable_ids(request.user, requested=requested)
 
 
+def initial_ask(request: HttpRequest) -> dict[str, str]:
+    """``?knowledge_base=`` (the list's "Ask" links) preselects a base; unknown ids, none."""
+    chosen = request.GET.get("knowledge_base", "")
+    return {"knowledge_base": chosen} if chosen.isdigit() and len(chosen) < 10 else {}
+
+
 @login_required
 def ask_view(request: HttpRequest) -> HttpResponse:
     knowledge_bases = KnowledgeBase.objects.readable_by(request.user)
-    form = AskForm(request.POST or None, knowledge_bases=knowledge_bases)
+    form = AskForm(
+        request.POST or None,
+        knowledge_bases=knowledge_bases,
+        initial=initial_ask(request),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             outcome = ask(
@@ -103,7 +113,11 @@ def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
 def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
     knowledge_bases = KnowledgeBase.objects.readable_by(request.user)
-    form = AskForm(request.POST or None, knowledge_bases=knowledge_bases)
+    form = AskForm(
+        request.POST or None,
+        knowledge_bases=knowledge_bases,
+        initial=initial_ask(request),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             ask(

@@ -4,14 +4,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.postgres.search import SearchVector
-from django.db import DatabaseError, transaction
-from django.db.models import QuerySet, Value
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import MIME_ZIP
 from apps.knowledge.fetch import parse_target
+from apps.knowledge.forms import LanguageCheckMixin
 from apps.knowledge.models import Chunk, Document, KnowledgeBase, sha256_hex
 from apps.knowledge.queue import enqueue_indexing, enqueue_relexing, request_reindex
 from apps.knowledge.uploads import UploadRejected, validate_upload
@@ -35,30 +34,22 @@ class ScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-def text_search_config_exists(name: str) -> bool:
-    """Whether the server knows the text-search configuration (an ORM probe: to_tsvector)."""
-    probe = SearchVector(Value("probe"), config=Value(name))
-    try:
-        with transaction.atomic():
-            list(KnowledgeBase.objects.annotate(probe=probe).values_list("probe")[:1])
-    except DatabaseError:
-        return False
-    return True
-
-
-class KnowledgeBaseAdminForm(forms.ModelForm[KnowledgeBase]):
+class KnowledgeBaseAdminForm(LanguageCheckMixin, forms.ModelForm[KnowledgeBase]):
     class Meta:
         model = KnowledgeBase
-        fields = ["name", "description", "owner", "shared_with_all", "groups", "language"]
-
-    def clean_language(self) -> str:
-        language = str(self.cleaned_data["language"])
-        if not text_search_config_exists(language):
-            raise forms.ValidationError(
-                "This database server has no unaccent extension, so this language setting is "
-                "not available here; choose “Mixed languages (no stemming)”."
-            )
-        return language
+        fields = [
+            "name",
+            "description",
+            "owner",
+            "shared_with_all",
+            "groups",
+            "editor_groups",
+            "language",
+            "instructions",
+            "passages_to_model",
+            "rerank",
+            "readers_may_download",
+        ]
 
 
 @admin.register(KnowledgeBase)
@@ -66,7 +57,7 @@ class KnowledgeBaseAdmin(ScopedAdminMixin, admin.ModelAdmin[KnowledgeBase]):
     form = KnowledgeBaseAdminForm
     knowledge_base_path = ""
     list_display = ["name", "owner", "shared_with_all", "embedding_model", "created_at"]
-    filter_horizontal = ["groups"]
+    filter_horizontal = ["groups", "editor_groups"]
     readonly_fields = ["embedding_model", "embedding_dimensions", "created_at"]
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:

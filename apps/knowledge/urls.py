@@ -6,7 +6,9 @@ app_name = "knowledge"
 
 urlpatterns = [
     path("kb/", views.knowledge_base_list, name="list"),
+    path("kb/new", views.knowledge_base_create, name="create"),
     path("kb/<int:pk>/", views.knowledge_base_manage, name="manage"),
+    path("kb/<int:pk>/settings", views.knowledge_base_settings, name="settings"),
     path("kb/<int:pk>/upload", views.knowledge_base_upload, name="upload"),
     path("kb/<int:pk>/status.json", views.knowledge_base_status, name="status"),
     path("kb/<int:pk>/sharing", views.knowledge_base_sharing, name="sharing"),

@@ -2,19 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.knowledge import viewing
 from apps.knowledge.errors import ExtractionError
 from apps.knowledge.extract import ACCEPTED_SUFFIXES
-from apps.knowledge.forms import SharingForm
+from apps.knowledge.forms import NewKnowledgeBaseForm, SettingsForm, SharingForm
 from apps.knowledge.models import Document, KnowledgeBase
-from apps.knowledge.queue import request_reindex
+from apps.knowledge.queue import enqueue_relexing, request_reindex
 from apps.knowledge.uploads import UploadOutcome, add_batch, delete_document
 
 
@@ -30,12 +32,22 @@ def _readable_document(request: HttpRequest, pk: int, *, content: bool = False) 
 
 
 def _managed_base(request: HttpRequest, pk: int) -> KnowledgeBase:
+    """A base whose settings and sharing the user may change (owner, superuser)."""
     return get_object_or_404(KnowledgeBase.objects.manageable_by(request.user), pk=pk)
 
 
-def _managed_document(request: HttpRequest, pk: int) -> Document:
+def _edited_base(request: HttpRequest, pk: int) -> KnowledgeBase:
+    """A base whose documents the user may change (its managers and editor groups)."""
     return get_object_or_404(
-        Document, pk=pk, knowledge_base__in=KnowledgeBase.objects.manageable_by(request.user)
+        KnowledgeBase.objects.editable_by(request.user).select_related("owner"), pk=pk
+    )
+
+
+def _edited_document(request: HttpRequest, pk: int) -> Document:
+    return get_object_or_404(
+        Document.objects.without_content(),
+        pk=pk,
+        knowledge_base__in=KnowledgeBase.objects.editable_by(request.user),
     )
 
 
@@ -88,11 +100,20 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if state.view == viewing.TEXT
             else None,
             "has_page_view": viewing.has_page_view(document),
+            "may_download": bool(document.file) and may_download(request, document),
             # An e-mail and its attachments link each other (same knowledge base, so readable).
             "parent": document.parent,
             "parts": document.parts.order_by("title").only("pk", "title", "status"),
         },
     )
+
+
+def may_download(request: HttpRequest, document: Document) -> bool:
+    """Readers download originals unless the base forbids it; its editors always may."""
+    if document.knowledge_base.readers_may_download:
+        return True
+    editable = KnowledgeBase.objects.editable_by(request.user)
+    return editable.filter(pk=document.knowledge_base_id).exists()
 
 
 @login_required
@@ -113,12 +134,23 @@ def document_page_image(request: HttpRequest, pk: int, page: int) -> HttpRespons
 
 
 @login_required
-def document_file(request: HttpRequest, pk: int) -> FileResponse:
+def document_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The original upload. Only PDFs are shown inline; anything else is a plain download,
     so an uploaded HTML page can never run in our origin."""
     document = _readable_document(request, pk)
     if not document.file:
         raise Http404("This document has no stored file.")
+    if not document.knowledge_base.readers_may_download and not (
+        KnowledgeBase.objects.editable_by(request.user)
+        .filter(pk=document.knowledge_base_id)
+        .exists()
+    ):
+        return render(
+            request,
+            "knowledge/download_refused.html",
+            {"document": document},
+            status=403,
+        )
     inline = document.is_pdf
     response = FileResponse(
         document.file.open("rb"),
@@ -151,26 +183,82 @@ def knowledge_base_list(request: HttpRequest) -> HttpResponse:
         "knowledge/knowledge_base_list.html",
         {
             "readable": KnowledgeBase.objects.readable_by(request.user),
-            "manageable_ids": set(
-                KnowledgeBase.objects.manageable_by(request.user).values_list("pk", flat=True)
+            "editable_ids": set(
+                KnowledgeBase.objects.editable_by(request.user).values_list("pk", flat=True)
             ),
+            "new_form": NewKnowledgeBaseForm()
+            if getattr(request.user, "is_staff", False)
+            else None,
         },
     )
 
 
 @login_required
 def knowledge_base_manage(request: HttpRequest, pk: int) -> HttpResponse:
-    knowledge_base = _managed_base(request, pk)
+    """Documents and web sources for its editors; settings and sharing for its managers."""
+    knowledge_base = _edited_base(request, pk)
+    manages = knowledge_base.is_managed_by(request.user)
     return render(
         request,
         "knowledge/manage.html",
         {
             "knowledge_base": knowledge_base,
+            "manages": manages,
             "documents": knowledge_base.documents.without_content().order_by("-created_at"),
             "limits": upload_limits(),
-            "sharing_form": SharingForm(instance=knowledge_base),
+            "sharing_form": SharingForm(instance=knowledge_base) if manages else None,
+            "settings_form": SettingsForm(instance=knowledge_base) if manages else None,
         },
     )
+
+
+@login_required
+@require_POST
+def knowledge_base_create(request: HttpRequest) -> HttpResponse:
+    """A new knowledge base owned by the staff member who names it."""
+    if not getattr(request.user, "is_staff", False):
+        raise Http404("Only staff create knowledge bases.")
+    form = NewKnowledgeBaseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "No knowledge base was created: " + form_errors(form))
+        return redirect("knowledge:list")
+    knowledge_base = form.save(commit=False)
+    knowledge_base.owner = request.user  # type: ignore[assignment]
+    knowledge_base.save()
+    messages.success(request, f"Created {knowledge_base.name}. Add its first documents here.")
+    return redirect("knowledge:manage", pk=knowledge_base.pk)
+
+
+@login_required
+@require_POST
+def knowledge_base_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """Name, description, language (its text is indexed again when it changes), the model's
+    instructions and the retrieval settings; only those who manage the base get here."""
+    knowledge_base = _managed_base(request, pk)
+    form = SettingsForm(request.POST, instance=knowledge_base)
+    if not form.is_valid():
+        messages.error(request, "Settings were not changed: " + form_errors(form))
+        return redirect("knowledge:manage", pk=knowledge_base.pk)
+    form.save()
+    if "language" in form.changed_data:
+        enqueue_relexing(knowledge_base_id=knowledge_base.pk)
+        messages.success(
+            request, "Settings saved; the text is being indexed again in its new language."
+        )
+    else:
+        messages.success(request, "Settings saved.")
+    return redirect("knowledge:manage", pk=knowledge_base.pk)
+
+
+def form_errors(form: forms.BaseForm) -> str:
+    """A form's errors as one sentence per field, for a message above the page."""
+    parts = []
+    for name, errors in form.errors.items():
+        text = " ".join(str(error) for error in errors)
+        field = form.fields.get(name)
+        label = (field.label or name.replace("_", " ").capitalize()) if field else ""
+        parts.append(f"{label}: {text}" if label else text)
+    return " ".join(parts)
 
 
 @login_required
@@ -185,18 +273,18 @@ def knowledge_base_sharing(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"Sharing of {knowledge_base.name} saved: {sharing_summary(knowledge_base)}."
         )
     else:
-        messages.error(
-            request,
-            "Sharing was not changed: " + " ".join(str(e) for e in form.errors.get("groups", [])),
-        )
+        messages.error(request, "Sharing was not changed: " + form_errors(form))
     return redirect("knowledge:manage", pk=knowledge_base.pk)
 
 
 def sharing_summary(knowledge_base: KnowledgeBase) -> str:
     if knowledge_base.shared_with_all:
-        return "everyone signed in"
-    names = list(knowledge_base.groups.order_by("name").values_list("name", flat=True))
-    return "groups " + ", ".join(names) if names else "only its owner"
+        readers = "everyone signed in"
+    else:
+        names = list(knowledge_base.groups.order_by("name").values_list("name", flat=True))
+        readers = "groups " + ", ".join(names) if names else "only its owner"
+    editors = list(knowledge_base.editor_groups.order_by("name").values_list("name", flat=True))
+    return readers + ("; editors: " + ", ".join(editors) if editors else "")
 
 
 def document_status(document: Document) -> dict[str, Any]:
@@ -228,7 +316,7 @@ def _outcome_json(outcome: UploadOutcome) -> dict[str, Any]:
 def knowledge_base_upload(request: HttpRequest, pk: int) -> HttpResponse:
     """Files (any number, each checked) and URLs (one per line). JSON for the page's script,
     a redirect with messages without it."""
-    knowledge_base = _managed_base(request, pk)
+    knowledge_base = _edited_base(request, pk)
     outcomes = add_batch(
         knowledge_base=knowledge_base,
         files=request.FILES.getlist("files"),
@@ -247,7 +335,7 @@ def knowledge_base_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def knowledge_base_status(request: HttpRequest, pk: int) -> JsonResponse:
-    knowledge_base = _managed_base(request, pk)
+    knowledge_base = _edited_base(request, pk)
     documents = knowledge_base.documents.without_content().order_by("-created_at")
     return JsonResponse({"documents": [document_status(d) for d in documents]})
 
@@ -255,7 +343,7 @@ def knowledge_base_status(request: HttpRequest, pk: int) -> JsonResponse:
 @login_required
 @require_POST
 def document_reindex(request: HttpRequest, pk: int) -> HttpResponse:
-    document = _managed_document(request, pk)
+    document = _edited_document(request, pk)
     request_reindex(document=document)
     messages.success(request, f"{document.title} queued for re-indexing.")
     return redirect("knowledge:manage", pk=document.knowledge_base_id)
@@ -264,7 +352,7 @@ def document_reindex(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    document = _managed_document(request, pk)
+    document = _edited_document(request, pk)
     knowledge_base_id, title = document.knowledge_base_id, document.title
     delete_document(document=document)
     messages.success(request, f"Deleted {title}.")

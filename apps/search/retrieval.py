@@ -110,8 +110,10 @@ def retrieve(
     question: str,
     knowledge_base_ids: list[int] | None = None,
     top_n: int | None = None,
+    use_reranker: bool = True,
 ) -> RetrievalResult:
-    """The passages of the readable knowledge bases that best answer ``question``."""
+    """The passages of the readable knowledge bases that best answer ``question``; without
+    ``use_reranker`` (a knowledge base's setting), the fused order of the candidates."""
     allowed = KnowledgeBase.objects.readable_ids(user, requested=knowledge_base_ids)
     if not allowed or not question.strip():
         return RetrievalResult([], reranked=False)
@@ -126,7 +128,11 @@ def retrieve(
             limit=settings.RETRIEVAL_CANDIDATES,
         )
         passages = load_passages(candidates, knowledge_base_ids=allowed)
-    result = rerank_passages(question, passages, top_n=top_n or settings.RETRIEVAL_TOP_N)
+    keep = top_n or settings.RETRIEVAL_TOP_N
+    if use_reranker:
+        result = rerank_passages(question, passages, top_n=keep)
+    else:
+        result = RetrievalResult(passages[:keep], reranked=False)
     if len(same_space) < len(allowed):
         note = "Some knowledge bases await re-embedding with the current model; text search only."
         result = replace(result, note=" ".join(filter(None, [result.note, note])))

@@ -18,18 +18,18 @@ PAGES_SHOWN = 500
 
 
 def _managed_source(request: HttpRequest, pk: int) -> SiteSource:
-    """The source, only if the user may manage its knowledge base (404 otherwise)."""
+    """The source, only if the user may edit its knowledge base (404 otherwise)."""
     return get_object_or_404(
         SiteSource.objects.select_related("knowledge_base"),
         pk=pk,
-        knowledge_base__in=KnowledgeBase.objects.manageable_by(request.user),
+        knowledge_base__in=KnowledgeBase.objects.editable_by(request.user),
     )
 
 
 @login_required
 @require_POST
 def source_add(request: HttpRequest, pk: int) -> HttpResponse:
-    knowledge_base = get_object_or_404(KnowledgeBase.objects.manageable_by(request.user), pk=pk)
+    knowledge_base = get_object_or_404(KnowledgeBase.objects.editable_by(request.user), pk=pk)
     form = SiteSourceForm(request.POST)
     if not form.is_valid():
         errors = [

@@ -27,6 +27,8 @@ POSTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "chat:feedback": ("answer", {"rating": "1"}),
     "knowledge:upload": ("knowledge_base", {"urls": "https://example.com/page"}),
     "knowledge:sharing": ("knowledge_base", {"shared_with_all": "on"}),
+    "knowledge:settings": ("knowledge_base", {"name": "Renamed", "language": "english"}),
+    "knowledge:create": (None, {"name": "A new base", "language": "english"}),
     "knowledge:reindex": ("document", {}),
     "knowledge:delete": ("document", {}),
     "sources:add": (

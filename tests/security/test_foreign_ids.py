@@ -36,6 +36,8 @@ def _unchanged_base(world: ForeignWorld) -> None:
     world.knowledge_base.refresh_from_db()
     assert not world.knowledge_base.shared_with_all
     assert not world.knowledge_base.groups.exists()
+    assert not world.knowledge_base.editor_groups.exists()
+    assert world.knowledge_base.name != "Renamed" and world.knowledge_base.rerank
     assert world.knowledge_base.documents.count() == 2  # the text file and the PDF
 
 
@@ -86,6 +88,9 @@ CASES: dict[str, Case] = {
         "knowledge_base", "post", {"urls": "https://example.com/planted-page"}
     ),
     "knowledge:sharing": Case("knowledge_base", "post", {"shared_with_all": "on"}),
+    "knowledge:settings": Case(
+        "knowledge_base", "post", {"name": "Renamed", "language": "english", "rerank": ""}
+    ),
     "knowledge:document": Case("document", unchanged=_unchanged_document),
     "knowledge:document_file": Case(
         "document", unchanged=_unchanged_document, owner_opens_file=True

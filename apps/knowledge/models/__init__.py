@@ -13,9 +13,15 @@ from apps.knowledge.models.document import (
     document_upload_path,
     sha256_hex,
 )
-from apps.knowledge.models.knowledge_base import KnowledgeBase, KnowledgeBaseQuerySet
+from apps.knowledge.models.knowledge_base import (
+    AskingProfile,
+    KnowledgeBase,
+    KnowledgeBaseQuerySet,
+    asking_profile,
+)
 
 __all__ = [
+    "AskingProfile",
     "VECTOR_DIMENSIONS",
     "Chunk",
     "ChunkLexemes",
@@ -26,5 +32,6 @@ __all__ = [
     "LexicalPosting",
     "LexicalStats",
     "document_upload_path",
+    "asking_profile",
     "sha256_hex",
 ]

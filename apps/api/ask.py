@@ -22,13 +22,14 @@ from ninja import Router
 from apps.api.auth import request_token, token_user
 from apps.api.common import READ_ERRORS, chosen_bases
 from apps.api.conversations import citation_out, sources_out
-from apps.api.errors import ErrorBody, model_server_error
+from apps.api.errors import ApiError, ErrorBody, model_server_error
 from apps.api.ratelimit import check_ask_allowed
 from apps.api.schemas import AnswerOut, AskIn, Timings
 from apps.chat.answering import answer_events
 from apps.chat.events import AnswerEvent, Failed, Finished, TextDelta
 from apps.chat.models import Conversation, Message
 from apps.chat.sse import DATABASE_STOPPED, render_event, sse
+from apps.search.filters import DocumentFilter, document_filter
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,17 @@ def _conversation(request: HttpRequest, pk: int | None) -> Conversation | None:
     return get_object_or_404(Conversation, pk=pk, user=token_user(request))
 
 
+def _filter_of(body: AskIn) -> DocumentFilter:
+    if body.added_after and body.added_before and body.added_after > body.added_before:
+        raise ApiError(400, "added_after is later than added_before.", code="invalid_filter")
+    return document_filter(
+        document_ids=body.documents,
+        file_types=[t.value for t in body.file_types],
+        added_after=body.added_after,
+        added_before=body.added_before,
+    )
+
+
 @router.post(
     "/ask",
     response={200: AnswerOut, **READ_ERRORS, 429: ErrorBody, 502: ErrorBody},
@@ -103,6 +115,7 @@ def ask(request: HttpRequest, body: AskIn) -> Any:
     fails gives 502/503 with its reason; nothing is stored then."""
     conversation = _conversation(request, body.conversation)
     knowledge_base_ids = chosen_bases(request, body.knowledge_bases)
+    narrowed = _filter_of(body)
     check_ask_allowed(request_token(request))
     events = answer_events(
         user=token_user(request),
@@ -110,6 +123,7 @@ def ask(request: HttpRequest, body: AskIn) -> Any:
         knowledge_base_ids=knowledge_base_ids,
         conversation=conversation,
         stream=body.stream,
+        document_filter=narrowed,
     )
     if body.stream:
         response = StreamingHttpResponse(api_sse_stream(events), content_type="text/event-stream")

@@ -7,7 +7,7 @@ unbounded work; text inputs lose their control characters as the browser's forms
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field
 
 from apps.chat.forms import MAX_QUESTION_CHARS
 from apps.knowledge.cleaning import clean_text
+from apps.search.filters import MAX_FILTER_DOCUMENTS
 
 MAX_ID = 2**63 - 1  # a bigint
 MAX_PAGE = 100
@@ -47,7 +48,7 @@ CleanText = Annotated[
 
 
 class FileType(StrEnum):
-    """The search page's file-type filter (``apps.search.views.FILE_TYPES``)."""
+    """The search page's file-type filter (``apps.search.filters.FILE_TYPES``)."""
 
     PDF = "pdf"
     WORD = "word"
@@ -169,6 +170,16 @@ class AskIn(Schema):
         default=False,
         description="Server-Sent Events (meta, delta, citation, done, error) instead of JSON.",
     )
+    documents: list[Id] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_DOCUMENTS,
+        description="Answer from these documents only (and their attachments).",
+    )
+    file_types: list[FileType] = Field(
+        default_factory=list, description="Answer from documents of these types only."
+    )
+    added_after: date | None = Field(default=None, description="Documents added on or after.")
+    added_before: date | None = Field(default=None, description="Documents added on or before.")
 
 
 class CitationOut(Schema):

@@ -26,9 +26,10 @@ from apps.api.schemas import (
 )
 from apps.knowledge.links import passage_path
 from apps.modelapi.errors import ModelApiError
+from apps.search.filters import NO_FILTER, document_filter
 from apps.search.highlight import highlight
 from apps.search.retrieval import Passage, retrieve
-from apps.search.views import FILE_TYPES, RESULTS, strong_matches
+from apps.search.views import RESULTS, strong_matches
 
 router = Router()
 
@@ -99,7 +100,7 @@ def search(request: HttpRequest, params: Query[SearchParams]) -> SearchOut:
     """Ranked passages (hybrid search, then the reranker): each with its document, page or
     slide, link and highlighted snippet. A requested knowledge base you may not read is not
     found (404), as in ``POST /ask``."""
-    mime_types = FILE_TYPES[params.type.value][1] if params.type else None
+    narrowed = document_filter(file_types=[params.type.value]) if params.type else NO_FILTER
     if params.knowledge_base is not None:
         chosen_bases(request, [params.knowledge_base])
     try:
@@ -107,12 +108,12 @@ def search(request: HttpRequest, params: Query[SearchParams]) -> SearchOut:
             user=token_user(request),
             question=params.q,
             knowledge_base_ids=[params.knowledge_base] if params.knowledge_base else None,
-            top_n=MAX_RESULTS if mime_types else params.limit,
+            top_n=params.limit,
+            document_filter=narrowed,
         )
     except ModelApiError as exc:
         raise model_server_error(exc) from exc
-    passages = [p for p in result.passages if mime_types is None or p.mime_type in mime_types]
-    passages = passages[: params.limit]
+    passages = result.passages[: params.limit]
     hidden = 0
     if result.reranked and not params.all:
         strong = strong_matches(passages)

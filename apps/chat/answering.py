@@ -48,6 +48,7 @@ from apps.modelapi.client import (
     stream_chat_completion,
 )
 from apps.modelapi.schemas import Annotation, ChatDocument
+from apps.search.filters import NO_FILTER, DocumentFilter
 from apps.search.retrieval import Passage, RetrievalResult, retrieve
 
 logger = logging.getLogger(__name__)
@@ -284,12 +285,14 @@ def unstored_answer_events(
     stream: bool,
     add_passages: AddPassages | None = None,
     started: float | None = None,
+    document_filter: DocumentFilter = NO_FILTER,
 ) -> Generator[Retrieved | TextDelta | CitationAdded | Failed, None, Answered | None]:
     """The ask pipeline without its storing step: ``Retrieved``, then ``TextDelta`` /
     ``CitationAdded`` as they arrive; the finished answer is the generator's return value
     (``None`` after ``Failed``). ``history`` are the earlier turns as chat messages (the
     OpenAI-compatible endpoint gets them from its request); ``add_passages`` may add
-    passages after retrieval (that endpoint's request ``documents``).
+    passages after retrieval (that endpoint's request ``documents``); ``document_filter``
+    narrows retrieval to some documents, file types or dates added.
     """
     started = time.monotonic() if started is None else started
     observe.count_question()
@@ -304,6 +307,7 @@ def unstored_answer_events(
             knowledge_base_ids=knowledge_base_ids,
             top_n=profile.top_n,
             use_reranker=profile.rerank,
+            document_filter=document_filter,
         )
         if add_passages is not None:
             retrieval = add_passages(search_query, retrieval)
@@ -334,6 +338,8 @@ def unstored_answer_events(
     )
     if reworded:
         metadata["search_query"] = reworded
+    if not document_filter.is_empty:
+        metadata["filter"] = document_filter.as_json()
     return Answered(content, citations, retrieval, metadata)
 
 
@@ -344,6 +350,7 @@ def answer_events(
     knowledge_base_ids: list[int],
     conversation: Conversation | None = None,
     stream: bool,
+    document_filter: DocumentFilter = NO_FILTER,
 ) -> Generator[AnswerEvent, None, None]:
     """Answer ``question`` from the readable knowledge bases, event by event, and store both
     turns: ``Retrieved``, ``TextDelta``/``CitationAdded`` as they arrive, then ``Finished``;
@@ -359,6 +366,7 @@ def answer_events(
         history=history_messages(conversation, user=user),
         stream=stream,
         started=started,
+        document_filter=document_filter,
     )
     if answered is None:
         return
@@ -381,6 +389,7 @@ def ask(
     question: str,
     knowledge_base_ids: list[int],
     conversation: Conversation | None = None,
+    document_filter: DocumentFilter = NO_FILTER,
 ) -> AnswerOutcome:
     """``answer_events`` run to the end with one non-streamed model call: the stored answer.
 
@@ -392,6 +401,7 @@ def ask(
         knowledge_base_ids=knowledge_base_ids,
         conversation=conversation,
         stream=False,
+        document_filter=document_filter,
     ):
         if isinstance(event, Failed):
             raise event.error

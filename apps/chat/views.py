@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
@@ -20,8 +22,9 @@ from apps.chat.answering import answer_events, ask
 from apps.chat.forms import AskForm, FeedbackForm, RenameForm
 from apps.chat.models import Conversation, Feedback, Message
 from apps.chat.sse import sse_stream
-from apps.knowledge.models import KnowledgeBase
+from apps.knowledge.models import Document, KnowledgeBase
 from apps.modelapi.errors import ModelApiError
+from apps.search.filters import MAX_FILTER_DOCUMENTS
 
 
 def _signed_in_user(request: HttpRequest) -> User:
@@ -46,10 +49,32 @@ def _selected_ids(request: HttpRequest, form: AskForm) -> list[int]:
     return KnowledgeBase.objects.readable_ids(request.user, requested=requested)
 
 
-def initial_ask(request: HttpRequest) -> dict[str, str]:
-    """``?knowledge_base=`` (the list's "Ask" links) preselects a base; unknown ids, none."""
+def initial_ask(request: HttpRequest) -> dict[str, Any]:
+    """``?knowledge_base=`` (the list's "Ask" links) preselects a base and ``?document=``
+    (the viewer's "Ask about this document") narrows to documents; junk is ignored."""
+    initial: dict[str, Any] = {}
     chosen = request.GET.get("knowledge_base", "")
-    return {"knowledge_base": chosen} if chosen.isdigit() and len(chosen) < 10 else {}
+    if chosen.isascii() and chosen.isdigit() and len(chosen) < 10:
+        initial["knowledge_base"] = chosen
+    documents = [d for d in request.GET.getlist("document") if d.isascii() and d.isdigit()]
+    if documents:
+        initial["document"] = [int(d) for d in documents[:MAX_FILTER_DOCUMENTS] if len(d) < 19]
+    return initial
+
+
+def narrowed_documents(request: HttpRequest, form: AskForm) -> list[Document]:
+    """The readable documents the form narrows to, for the chips above the question."""
+    raw = form["document"].value() or []
+    ids = [int(i) for i in raw if str(i).isascii() and str(i).isdigit() and len(str(i)) < 19]
+    if not ids:
+        return []
+    readable = KnowledgeBase.objects.readable_by(request.user)
+    return list(
+        Document.objects.without_content()
+        .filter(pk__in=ids[:MAX_FILTER_DOCUMENTS], knowledge_base__in=readable)
+        .only("pk", "title")
+        .order_by("title")
+    )
 
 
 @login_required
@@ -66,6 +91,7 @@ def ask_view(request: HttpRequest) -> HttpResponse:
                 user=_signed_in_user(request),
                 question=form.cleaned_data["question"],
                 knowledge_base_ids=_selected_ids(request, form),
+                document_filter=form.document_filter(),
             )
         except ModelApiError as exc:
             form.add_error(None, exc.user_message)
@@ -76,6 +102,7 @@ def ask_view(request: HttpRequest) -> HttpResponse:
         "chat/ask.html",
         {
             "form": form,
+            "narrowed": narrowed_documents(request, form),
             "knowledge_bases": knowledge_bases,
             "conversations": Conversation.objects.filter(user=_signed_in_user(request))[:30],
         },
@@ -102,6 +129,7 @@ def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
         knowledge_base_ids=_selected_ids(request, form),
         conversation=conversation,
         stream=True,
+        document_filter=form.document_filter(),
     )
     response = StreamingHttpResponse(sse_stream(events), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
@@ -125,6 +153,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
                 question=form.cleaned_data["question"],
                 knowledge_base_ids=_selected_ids(request, form),
                 conversation=conversation,
+                document_filter=form.document_filter(),
             )
         except ModelApiError as exc:
             form.add_error(None, exc.user_message)
@@ -140,6 +169,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
             "conversation": conversation,
             "chat_messages": chat_messages,
             "form": form,
+            "narrowed": narrowed_documents(request, form),
             "conversations": Conversation.objects.filter(user=_signed_in_user(request))[:30],
         },
     )

@@ -14,6 +14,7 @@ from apps.knowledge.models import Chunk, Document, KnowledgeBase
 from apps.modelapi import observe
 from apps.modelapi.client import create_embeddings, embeddings_endpoint, rerank
 from apps.modelapi.errors import ModelApiError
+from apps.search.filters import NO_FILTER, DocumentFilter
 from apps.search.sql import Candidate, hybrid_candidates
 
 logger = logging.getLogger(__name__)
@@ -111,9 +112,11 @@ def retrieve(
     knowledge_base_ids: list[int] | None = None,
     top_n: int | None = None,
     use_reranker: bool = True,
+    document_filter: DocumentFilter = NO_FILTER,
 ) -> RetrievalResult:
     """The passages of the readable knowledge bases that best answer ``question``; without
-    ``use_reranker`` (a knowledge base's setting), the fused order of the candidates."""
+    ``use_reranker`` (a knowledge base's setting), the fused order of the candidates; ``document_filter``
+    narrows the candidates in SQL to some documents, file types or dates added."""
     allowed = KnowledgeBase.objects.readable_ids(user, requested=knowledge_base_ids)
     if not allowed or not question.strip():
         return RetrievalResult([], reranked=False)
@@ -126,6 +129,7 @@ def retrieve(
             knowledge_base_ids=allowed,
             vector_knowledge_base_ids=same_space,
             limit=settings.RETRIEVAL_CANDIDATES,
+            document_filter=document_filter,
         )
         passages = load_passages(candidates, knowledge_base_ids=allowed)
     keep = top_n or settings.RETRIEVAL_TOP_N

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from apps.knowledge.lexical import lexical_text
+from apps.search.filters import NO_FILTER, DocumentFilter
 
 # Vector top-k (HNSW, cosine) and lexical top-k (BM25), fused by reciprocal rank.
 #
@@ -39,11 +40,32 @@ VECTOR_ORDER = {
     "hnsw": "c.embedding <=> %(qvec)s::vector",
     "exact": "(c.embedding <=> %(qvec)s::vector) + 0",
 }
+#
+# A document filter (apps/search/filters.py) adds the scope_docs CTE: the readable documents
+# that match it (by id or parent id, MIME type, date added); both halves then keep only the
+# chunks of those documents. BM25's N and average length stay those of the whole readable
+# bases (a filter narrows where answers come from, not how rare a word is).
+SCOPE_SQL = """
+scope_docs AS MATERIALIZED (
+    SELECT d.id FROM knowledge_document d
+    WHERE d.knowledge_base_id = ANY(%(scope_kb_ids)s)
+      AND (%(f_doc_ids)s::bigint[] IS NULL OR d.id = ANY(%(f_doc_ids)s)
+           OR d.parent_id = ANY(%(f_doc_ids)s))
+      AND (%(f_mimes)s::text[] IS NULL OR d.mime_type = ANY(%(f_mimes)s))
+      AND (%(f_after)s::date IS NULL OR d.created_at >= %(f_after)s::date)
+      AND (%(f_before)s::date IS NULL OR d.created_at < %(f_before)s::date + 1)
+),
+"""
+VECTOR_SCOPE = "AND c.document_id IN (SELECT id FROM scope_docs)"
+POSTING_SCOPE = (
+    "AND p.chunk_id IN (SELECT sc.id FROM knowledge_chunk sc "
+    "WHERE sc.document_id IN (SELECT id FROM scope_docs))"
+)
 HYBRID_SQL = """
-WITH vec_scan AS MATERIALIZED (
+WITH {scope}vec_scan AS MATERIALIZED (
     SELECT c.id, c.embedding <=> %(qvec)s::vector AS distance
     FROM knowledge_chunk c
-    WHERE c.knowledge_base_id = ANY(%(vector_kb_ids)s)
+    WHERE c.knowledge_base_id = ANY(%(vector_kb_ids)s) {vector_scope}
     ORDER BY {vector_order}
     LIMIT %(k)s
 ),
@@ -58,7 +80,7 @@ terms AS (
 postings AS MATERIALIZED (
     SELECT p.chunk_id, p.term, p.tf, p.dl
     FROM terms JOIN knowledge_lexicalposting p ON p.term = terms.term
-    WHERE p.knowledge_base_id = ANY(%(kb_ids)s)
+    WHERE p.knowledge_base_id = ANY(%(kb_ids)s) {posting_scope}
 ),
 corpus AS (
     SELECT GREATEST(SUM(chunk_count), 1)::float8 AS n,
@@ -118,13 +140,15 @@ def hybrid_candidates(
     limit: int,
     vector_knowledge_base_ids: Sequence[int] | None = None,
     mode: RetrievalMode = "hybrid",
+    document_filter: DocumentFilter = NO_FILTER,
 ) -> list[Candidate]:
     """Fused vector + full-text candidates, restricted to ``knowledge_base_ids``.
 
     ``vector_knowledge_base_ids`` (a subset) limits the vector half to the bases whose
     vectors share the query's embedding model; the others are searched by text only.
     ``mode`` "vector" or "text" keeps one half only (evaluation and benchmarks); the
-    order is then that half's own ranking.
+    order is then that half's own ranking. ``document_filter`` keeps the chunks of the
+    matching documents only.
     """
     if not knowledge_base_ids:
         return []
@@ -143,16 +167,27 @@ def hybrid_candidates(
         "w_fts": float(settings.RRF_TEXT_WEIGHT),
         "k1": float(settings.BM25_K1),
         "b": float(settings.BM25_B),
+        "scope_kb_ids": list(knowledge_base_ids),
+        **document_filter.sql_params(),
     }
+    filtered = not document_filter.is_empty
+    sql = HYBRID_SQL.format(
+        scope=SCOPE_SQL if filtered else "",
+        vector_scope=VECTOR_SCOPE if filtered else "",
+        posting_scope=POSTING_SCOPE if filtered else "",
+        vector_order="{vector_order}",
+    )
     with transaction.atomic(), connection.cursor() as cursor:
-        plan = vector_plan(cursor, params["vector_kb_ids"], limit=limit)
+        plan = vector_plan(
+            cursor, params["vector_kb_ids"], limit=limit, scope=params if filtered else None
+        )
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true), "
             "set_config('hnsw.iterative_scan', %s, true), "
             "set_config('hnsw.max_scan_tuples', %s, true)",
             [str(plan.ef_search), plan.iterative_scan, str(settings.HNSW_MAX_SCAN_TUPLES)],
         )
-        cursor.execute(HYBRID_SQL.format(vector_order=VECTOR_ORDER[plan.method]), params)
+        cursor.execute(sql.format(vector_order=VECTOR_ORDER[plan.method]), params)
         rows = cursor.fetchall()
     return [Candidate(int(r[0]), float(r[1]), r[2], r[3]) for r in rows]
 
@@ -171,9 +206,29 @@ FROM knowledge_document
 """
 
 
-def vector_plan(cursor: Any, knowledge_base_ids: list[int], *, limit: int) -> VectorPlan:
-    """Exact ranking for few readable chunks; otherwise HNSW with iterative scans."""
-    cursor.execute(CHUNK_COUNTS_SQL, [knowledge_base_ids])
+# The same conditions as SCOPE_SQL, counted: how many chunks a filtered vector search ranks.
+SCOPED_CHUNK_COUNTS_SQL = """
+SELECT COALESCE(SUM(d.chunk_count) FILTER (
+           WHERE d.knowledge_base_id = ANY(%(vector_kb_ids)s)
+             AND (%(f_doc_ids)s::bigint[] IS NULL OR d.id = ANY(%(f_doc_ids)s)
+                  OR d.parent_id = ANY(%(f_doc_ids)s))
+             AND (%(f_mimes)s::text[] IS NULL OR d.mime_type = ANY(%(f_mimes)s))
+             AND (%(f_after)s::date IS NULL OR d.created_at >= %(f_after)s::date)
+             AND (%(f_before)s::date IS NULL OR d.created_at < %(f_before)s::date + 1)), 0),
+       COALESCE(SUM(d.chunk_count), 0)
+FROM knowledge_document d
+"""
+
+
+def vector_plan(
+    cursor: Any, knowledge_base_ids: list[int], *, limit: int, scope: dict[str, Any] | None = None
+) -> VectorPlan:
+    """Exact ranking for few readable (and, with a filter, matching) chunks; otherwise HNSW
+    with iterative scans. ``scope``: the query's parameters when a document filter is set."""
+    if scope is None:
+        cursor.execute(CHUNK_COUNTS_SQL, [knowledge_base_ids])
+    else:
+        cursor.execute(SCOPED_CHUNK_COUNTS_SQL, scope)
     readable, total = (int(x) for x in cursor.fetchone())
     ef_search = max(int(settings.HNSW_EF_SEARCH), limit)
     if readable <= int(settings.EXACT_SEARCH_MAX_ROWS) or total == 0:

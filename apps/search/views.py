@@ -8,36 +8,12 @@ from django.shortcuts import render
 from django.utils.safestring import SafeString
 
 from apps.knowledge.cleaning import clean_text
-from apps.knowledge.extract import MIME_DOCX
-from apps.knowledge.formats_image import IMAGE_MIME_TYPES
-from apps.knowledge.mailkind import MAIL_MIME_TYPES
 from apps.knowledge.models import KnowledgeBase
-from apps.knowledge.office_package import (
-    MIME_EPUB,
-    MIME_ODP,
-    MIME_ODS,
-    MIME_ODT,
-    MIME_PPTX,
-    MIME_RTF,
-    MIME_XLSM,
-    MIME_XLSX,
-)
 from apps.modelapi.errors import ModelApiError
+from apps.search.filters import FILE_TYPES, NO_FILTER, document_filter
 from apps.search.highlight import highlight
 from apps.search.retrieval import Passage, retrieve
 
-FILE_TYPES = {
-    "pdf": ("PDF", {"application/pdf"}),
-    "word": ("Word, OpenDocument text, RTF", {MIME_DOCX, MIME_ODT, MIME_RTF}),
-    "sheets": ("Spreadsheets", {MIME_XLSX, MIME_XLSM, MIME_ODS}),
-    "slides": ("Presentations", {MIME_PPTX, MIME_ODP}),
-    "books": ("E-books", {MIME_EPUB}),
-    "images": ("Images (PNG, JPEG, TIFF, WebP)", set(IMAGE_MIME_TYPES)),
-    "text": ("Text and Markdown", {"text/plain", "text/markdown"}),
-    "web": ("Web pages", {"text/html"}),
-    "data": ("CSV and JSON", {"text/csv", "application/json", "application/jsonl"}),
-    "email": ("E-mail", set(MAIL_MIME_TYPES)),
-}
 RESULTS = 10
 MAX_ID_DIGITS = 18  # a bigint
 # Reranked results scoring below this share of the best one are hidden behind "show all".
@@ -84,20 +60,19 @@ def search_view(request: HttpRequest) -> HttpResponse:
     hidden = 0
     error = note = ""
     if query:
-        mime_types = FILE_TYPES[file_type][1] if file_type in FILE_TYPES else None
+        narrowed = document_filter(file_types=[file_type]) if file_type in FILE_TYPES else NO_FILTER
         try:
             result = retrieve(
                 user=request.user,
                 question=query,
                 knowledge_base_ids=[knowledge_base] if knowledge_base else None,
-                top_n=40 if mime_types else RESULTS,
+                top_n=RESULTS,
+                document_filter=narrowed,
             )
         except ModelApiError as exc:
             error = exc.user_message
         else:
-            passages = [
-                p for p in result.passages if mime_types is None or p.mime_type in mime_types
-            ][:RESULTS]
+            passages = result.passages
             if result.reranked and not show_all:
                 strong = strong_matches(passages)
                 hidden = len(passages) - len(strong)

@@ -190,3 +190,24 @@ def test_a_limit_of_zero_turns_it_off(api, settings) -> None:
     settings.API_ASK_USER_RATE_PER_MINUTE = 0
     for _ in range(3):
         assert api.post(ASK, {"question": "Anything?"}).status_code == 200
+
+
+def test_an_api_question_can_be_narrowed_to_documents_and_file_types(api, demo_world) -> None:
+    travel = next(d for d in demo_world.documents if d.title == "travel-and-expenses.md")
+    response = api.post(
+        ASK,
+        {"question": "How often are laptops replaced?", "documents": [travel.pk]},
+    )
+    assert response.status_code == 200, response.content
+    assert {c["document_id"] for c in response.json()["citations"]} <= {travel.pk}
+    texts = api.post(
+        ASK, {"question": "How often are laptops replaced?", "file_types": ["pdf"]}
+    ).json()
+    assert texts["citations"] and {c["title"] for c in texts["citations"]} == {
+        "employee-handbook.pdf"
+    }
+    wrong = api.post(
+        ASK,
+        {"question": "q?", "added_after": "2026-05-01", "added_before": "2026-01-01"},
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "invalid_filter"

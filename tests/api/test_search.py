@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 
 from apps.api.schemas import FileType
 from apps.knowledge.models import KnowledgeBase
-from apps.search.views import FILE_TYPES
+from apps.search.filters import FILE_TYPES
 
 pytestmark = pytest.mark.django_db
 

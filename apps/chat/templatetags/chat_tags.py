@@ -7,6 +7,7 @@ from django.utils.safestring import SafeString
 
 from apps.chat.citations import render_answer, unique_sources
 from apps.chat.models import Message
+from apps.search.filters import FILE_TYPES
 from apps.search.highlight import span_highlight
 
 register = template.Library()
@@ -54,3 +55,21 @@ def uncited(message: Message) -> list[dict[str, Any]]:
 @register.filter
 def token_count(usage: dict[str, Any] | None) -> int:
     return int((usage or {}).get("total_tokens") or 0)
+
+
+@register.filter
+def filter_summary(stored: dict[str, Any] | None) -> str:
+    """A stored question filter in words: "2 documents · PDF · added from 2026-01-01"."""
+    stored = stored or {}
+    parts = []
+    documents = len(stored.get("documents") or [])
+    if documents:
+        parts.append(f"{documents} document{'s' if documents != 1 else ''}")
+    labels = [FILE_TYPES[t][0] for t in stored.get("file_types") or [] if t in FILE_TYPES]
+    if labels:
+        parts.append(", ".join(labels))
+    if stored.get("added_after"):
+        parts.append(f"added from {stored['added_after']}")
+    if stored.get("added_before"):
+        parts.append(f"added until {stored['added_before']}")
+    return " · ".join(parts) or "a filter"

@@ -76,11 +76,33 @@ def _client(user: User | None) -> Client:
     return client
 
 
+def _narrowing(s: str) -> dict[str, Any]:
+    """The ask form's filter fields, each given the hostile string."""
+    return {"document": [s, "1"], "file_types": [s], "added_after": s, "added_before": s}
+
+
 # Route → (the world object its URL names, the form fields filled with the string).
 TEXT_VIEWS: dict[str, tuple[str | None, Callable[[str], dict[str, Any]]]] = {
     "search:search": (None, lambda s: {"q": s, "kb": s, "type": s, "all": s, "partial": s}),
-    "chat:ask": (None, lambda s: {"question": s, "knowledge_base": s}),
-    "chat:ask_stream": (None, lambda s: {"question": s, "conversation": s, "knowledge_base": s}),
+    "chat:ask": (None, lambda s: {"question": s, "knowledge_base": s, **_narrowing(s)}),
+    "chat:ask_stream": (
+        None,
+        lambda s: {"question": s, "conversation": s, "knowledge_base": s, **_narrowing(s)},
+    ),
+    "knowledge:document": ("document", lambda s: {"passage": s, "page": s, "view": s}),
+    "knowledge:create": (None, lambda s: {"name": s, "description": s, "language": s}),
+    "knowledge:settings": (
+        "knowledge_base",
+        lambda s: {
+            "name": s,
+            "description": s,
+            "language": "english",
+            "instructions": s,
+            "passages_to_model": s,
+            "rerank": s,
+            "readers_may_download": s,
+        },
+    ),
     "chat:conversation": ("conversation", lambda s: {"question": s}),
     "chat:conversation_rename": ("conversation", lambda s: {"title": s}),
     "chat:feedback": ("answer", lambda s: {"rating": "1", "comment": s}),
@@ -108,8 +130,8 @@ NO_TEXT = {
     "knowledge:list",
     "knowledge:manage",
     "knowledge:status",
-    "knowledge:document",
     "knowledge:document_file",
+    "knowledge:document_page_image",
     "knowledge:reindex",
     "knowledge:delete",
     "sources:source",
@@ -126,8 +148,8 @@ TARGETS = {
     "chat:conversation_delete": "conversation",
     "knowledge:manage": "knowledge_base",
     "knowledge:status": "knowledge_base",
-    "knowledge:document": "document",
     "knowledge:document_file": "document",
+    "knowledge:document_page_image": "pdf_document",
     "knowledge:reindex": "document",
     "knowledge:delete": "document",
     "sources:source": "site_source",
@@ -162,7 +184,8 @@ def test_every_route_is_fuzzed() -> None:
 
 def _url(world: ForeignWorld, route: str) -> str:
     target = TEXT_VIEWS[route][0] if route in TEXT_VIEWS else TARGETS.get(route)
-    return reverse(route, args=[world.pk_of(target)] if target else None)
+    more = (1,) if route == "knowledge:document_page_image" else ()  # its page number
+    return reverse(route, args=[world.pk_of(target), *more] if target else None)
 
 
 def _read(response: Any) -> bytes:

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from apps.chat.asking import finish_metadata, passage_json, retrieve_for
 from apps.chat.citations import Citation, citations_from_markers, normalise_annotations
 from apps.chat.events import (
     AnswerEvent,
@@ -34,7 +35,6 @@ from apps.chat.events import (
 from apps.chat.followup import history_messages, standalone_question
 from apps.chat.models import Conversation, Message
 from apps.chat.prompts import chat_messages, citation_mode, documents_for
-from apps.knowledge.models import KnowledgeBase, asking_profile
 from apps.modelapi import observe
 from apps.modelapi.client import (
     ModelApiError,
@@ -49,7 +49,7 @@ from apps.modelapi.client import (
 )
 from apps.modelapi.schemas import Annotation, ChatDocument
 from apps.search.filters import NO_FILTER, DocumentFilter
-from apps.search.retrieval import Passage, RetrievalResult, retrieve
+from apps.search.retrieval import Passage, RetrievalResult
 
 logger = logging.getLogger(__name__)
 
@@ -214,20 +214,6 @@ def generate_answer(
 # --- Storing ---
 
 
-def _passage_json(passage: Passage) -> dict[str, Any]:
-    return {
-        "chunk_id": passage.chunk_id,
-        "document_id": passage.document_id,
-        "title": passage.document_title,
-        "page": passage.page,
-        "page_kind": passage.page_kind,
-        "section": passage.section,
-        "url": passage.source_url,
-        "text": passage.text,
-        "score": round(passage.score, 4),
-    }
-
-
 def store_exchange(
     *,
     user: User,
@@ -250,7 +236,7 @@ def store_exchange(
             role=Message.Role.ASSISTANT,
             content=content,
             citations=[c.as_json() for c in citations],
-            retrieved=[_passage_json(p) for p in retrieval.passages],
+            retrieved=[passage_json(p) for p in retrieval.passages],
             model_name=str(metadata.get("model", "")),
             usage=metadata.pop("usage", {}),
             metadata=metadata,
@@ -298,15 +284,10 @@ def unstored_answer_events(
     observe.count_question()
     try:
         search_query = standalone_question(question, history)
-        profile = asking_profile(
-            KnowledgeBase.objects.readable_ids(user, requested=knowledge_base_ids)
-        )
-        retrieval = retrieve(
+        retrieval, profile = retrieve_for(
             user=user,
-            question=search_query,
+            search_query=search_query,
             knowledge_base_ids=knowledge_base_ids,
-            top_n=profile.top_n,
-            use_reranker=profile.rerank,
             document_filter=document_filter,
         )
         if add_passages is not None:
@@ -330,16 +311,14 @@ def unstored_answer_events(
     except ModelApiError as exc:
         yield Failed(exc.user_message, said.content, exc)
         return None
-    metadata.update(
-        reranked=retrieval.reranked,
-        note=retrieval.note or ("" if retrieval.passages else "No passages retrieved."),
-        history_messages=len(history),
-        total_seconds=round(time.monotonic() - started, 3),
+    metadata = finish_metadata(
+        metadata,
+        retrieval=retrieval,
+        history=history,
+        started=started,
+        reworded=reworded,
+        document_filter=document_filter,
     )
-    if reworded:
-        metadata["search_query"] = reworded
-    if not document_filter.is_empty:
-        metadata["filter"] = document_filter.as_json()
     return Answered(content, citations, retrieval, metadata)
 
 

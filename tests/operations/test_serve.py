@@ -146,7 +146,14 @@ def test_make_serve_runs_gunicorn_without_debug_with_whitenoise_json_logs_and_a_
 
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=60)
-    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    # make itself exits at once on the signal; the script it ran is still stopping gunicorn
+    # (graceful) and the worker. Every child must be gone within the script's own wait.
+    _, alive = psutil.wait_procs(children, timeout=60)
+    assert not [c for c in alive if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    for _ in range(100):  # the script says so right after its wait
+        if "Stopped web and worker." in log.read_text():
+            break
+        time.sleep(0.1)
     assert "Stopped web and worker." in log.read_text()
 
 

@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.accounts.models import ApiToken
 from apps.chat.models import Conversation, Feedback, Message
+from apps.chat.sharing import start_sharing
 from apps.knowledge.cleaning import has_control_characters
 from apps.knowledge.models import Chunk, Document, KnowledgeBase
 from apps.modelapi import observe
@@ -125,6 +126,11 @@ TEXT_VIEWS: dict[str, tuple[str | None, Callable[[str], dict[str, Any]]]] = {
 # Routes that take no text of their own: still fed hostile query strings.
 NO_TEXT = {
     "logout",
+    "chat:conversation_share",
+    "chat:conversation_unshare",
+    "chat:conversation_export",
+    "chat:shared",
+    "chat:shared_export",
     "accounts:revoke",
     "chat:conversation_delete",
     "knowledge:list",
@@ -145,6 +151,9 @@ NO_TEXT = {
 }
 TARGETS = {
     "accounts:revoke": "api_token",
+    "chat:conversation_share": "conversation",
+    "chat:conversation_unshare": "conversation",
+    "chat:conversation_export": "conversation",
     "chat:conversation_delete": "conversation",
     "knowledge:manage": "knowledge_base",
     "knowledge:status": "knowledge_base",
@@ -183,6 +192,8 @@ def test_every_route_is_fuzzed() -> None:
 
 
 def _url(world: ForeignWorld, route: str) -> str:
+    if route in ("chat:shared", "chat:shared_export"):
+        return reverse(route, args=[start_sharing(world.conversation)])
     target = TEXT_VIEWS[route][0] if route in TEXT_VIEWS else TARGETS.get(route)
     more = (1,) if route == "knowledge:document_page_image" else ()  # its page number
     return reverse(route, args=[world.pk_of(target), *more] if target else None)

@@ -14,7 +14,7 @@ from apps.knowledge.models import Document, KnowledgeBase
 WITHHELD = "This answer is withheld: some of its sources are no longer shared with you."
 
 
-def _document_ids(message: Message) -> set[int]:
+def document_ids_of(message: Message) -> set[int]:
     items: list[dict[str, Any]] = [*message.citation_list, *(message.retrieved or [])]
     return {int(item["document_id"]) for item in items if item.get("document_id") is not None}
 
@@ -28,7 +28,7 @@ def withhold_unreadable_sources(
     its sources, so it is withheld whole, not only its citations. The objects are
     changed in place and must not be saved.
     """
-    used = {message.pk: _document_ids(message) for message in messages}
+    used = {message.pk: document_ids_of(message) for message in messages}
     all_ids = set().union(*used.values()) if used else set()
     readable = set(
         Document.objects.filter(

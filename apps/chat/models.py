@@ -18,6 +18,9 @@ class Conversation(models.Model):
     knowledge_bases = models.ManyToManyField(KnowledgeBase, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # A read-only link (/shared/<token>/) for signed-in colleagues; null when not shared.
+    share_token = models.CharField(max_length=43, unique=True, null=True, blank=True)
+    shared_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]

@@ -137,6 +137,12 @@ def ask_stream_view(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
+def share_url(request: HttpRequest, conversation: Conversation) -> str:
+    if not conversation.share_token:
+        return ""
+    return request.build_absolute_uri(reverse("chat:shared", args=[conversation.share_token]))
+
+
 @login_required
 def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
@@ -167,6 +173,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
         "chat/conversation.html",
         {
             "conversation": conversation,
+            "share_url": share_url(request, conversation),
             "chat_messages": chat_messages,
             "form": form,
             "narrowed": narrowed_documents(request, form),

@@ -24,6 +24,8 @@ POSTS: dict[str, tuple[str | None, dict[str, Any]]] = {
     "chat:conversation": ("conversation", {"question": "And then?"}),
     "chat:conversation_rename": ("conversation", {"title": "Renamed"}),
     "chat:conversation_delete": ("conversation", {}),
+    "chat:conversation_share": ("conversation", {}),
+    "chat:conversation_unshare": ("conversation", {}),
     "chat:feedback": ("answer", {"rating": "1"}),
     "knowledge:upload": ("knowledge_base", {"urls": "https://example.com/page"}),
     "knowledge:sharing": ("knowledge_base", {"shared_with_all": "on"}),
@@ -44,6 +46,9 @@ POSTS: dict[str, tuple[str | None, dict[str, Any]]] = {
 # Pages that only read (GET); a POST to them changes nothing.
 READ_ONLY = {
     "search:search",
+    "chat:conversation_export",
+    "chat:shared",
+    "chat:shared_export",
     "knowledge:list",
     "knowledge:manage",
     "knowledge:status",

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.api",
     "ninja",  # the API docs page (Swagger UI) from its own static files, not a CDN
     "apps.operations",
+    "apps.insight",
     "axes",
 ]
 
@@ -235,6 +236,10 @@ EXTRACT_TIMEOUT_SECONDS = env_float("EXTRACT_TIMEOUT_SECONDS", 60.0)
 EXTRACT_MEMORY_MB = env_int("EXTRACT_MEMORY_MB", 1024)
 # The viewer draws PDF pages and finds passages on them in that child too, within this time.
 VIEWER_RENDER_TIMEOUT_SECONDS = env_float("VIEWER_RENDER_TIMEOUT_SECONDS", 20.0)
+# The insight pages count an answer as weakly grounded when it was reranked and no passage
+# scored this much (the local reranker's scale: 0.75 × cosine + 0.25 × term overlap; set it
+# for another reranker's scale). Unreranked answers are judged by what they cite.
+INSIGHT_WEAK_RERANK_SCORE = env_float("INSIGHT_WEAK_RERANK_SCORE", 0.3)
 # OCR (Tesseract) of images and PDF pages without a text layer, inside that child; scans and
 # images get OCR_TIMEOUT_SECONDS on top of EXTRACT_TIMEOUT_SECONDS (one budget per document).
 OCR_LANGUAGES = env_str("OCR_LANGUAGES", "eng")  # Tesseract codes joined by "+": "eng+deu"

@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("", include("apps.chat.urls")),
     path("", include("apps.search.urls")),
+    path("", include("apps.insight.urls")),
     path("", include("apps.knowledge.urls")),
     path("", include("apps.sources.urls")),
     path("", include("apps.accounts.urls")),  # the API tokens page

@@ -32,6 +32,8 @@ ALLOWED_APP_IMPORTS: dict[str, frozenset[str]] = {
     "accounts": frozenset(),
     # OpenID Connect sign-in: users, identities and groups only (Django's auth), no other app.
     "sso": frozenset(),
+    # What staff learn from the answers: reads answers, documents and sources; imported by none.
+    "insight": frozenset({"chat", "knowledge", "sources"}),
     "api": frozenset({"accounts", "chat", "search", "knowledge", "sources", "modelapi"}),
     # Health, metrics, backup: reads every app's state, imported by none of them.
     "operations": frozenset({"accounts", "chat", "search", "knowledge", "sources", "modelapi"}),

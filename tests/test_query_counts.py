@@ -283,6 +283,65 @@ def test_the_status_endpoint_runs_the_same_queries_for_2_and_8_documents(
     assert_same_count(small, large)
 
 
+# --- Insight pages ---
+
+
+def _grow_answers(knowledge_base: KnowledgeBase, *, answers: int) -> None:
+    """``answers`` answers over the base's documents: each retrieved one passage of its own
+    document (with an embedding), every other one cites it, every third was rated not
+    helpful with a comment."""
+    user = knowledge_base.owner
+    have = Message.objects.filter(knowledge_base_ids__contains=[knowledge_base.pk]).count()
+    for i in range(have, answers):
+        document = Document.objects.create(
+            knowledge_base=knowledge_base, title=f"answered-{i}.md", status=Document.Status.READY
+        )
+        chunk = Chunk.objects.create(
+            document=document, knowledge_base=knowledge_base, ordinal=0, text=f"passage {i}",
+            char_start=0, char_end=9, token_count=2,
+            embedding=[float((i + j) % 5) + 0.1 for j in range(VECTOR_DIMENSIONS)],
+        )  # fmt: skip
+        conversation = Conversation.objects.create(user=user, title=f"question {i}")
+        Message.objects.create(conversation=conversation, role="user", content=f"question {i}")
+        passage = {"chunk_id": chunk.pk, "document_id": document.pk, "title": document.title,
+                   "text": chunk.text, "score": 0.9, "page": None, "section": ""}  # fmt: skip
+        cited = [{**passage, "number": 1, "start": 0, "end": 3, "kind": "marker", "url": ""}]
+        answer = Message.objects.create(
+            conversation=conversation, role="assistant", content=f"answer {i}",
+            citations=cited if i % 2 == 0 else [], retrieved=[passage],
+            metadata={"reranked": True, "ttft_seconds": 1.0 + i},
+            knowledge_base_ids=[knowledge_base.pk],
+        )  # fmt: skip
+        if i % 3 == 0:
+            Feedback.objects.create(message=answer, user=user, rating=-1, comment=f"bad {i}")
+
+
+@pytest.mark.parametrize("page", ["base", "all"])
+def test_the_insight_pages_run_the_same_queries_for_2_and_8_of_everything(
+    client, measure, alice, knowledge_base, page: str
+) -> None:
+    client.force_login(alice)
+    url = reverse("insight:base", args=[knowledge_base.pk]) if page == "base" else "/kb/insight/"
+    # session, user, then: the managed bases; the unanswered answers with their questions,
+    # the readable documents among their passages, the passages' embeddings; the citations
+    # of the window's answers; the totals with time to first words, the counts per day; the
+    # negative feedback with its questions; the most cited documents; never cited, failed
+    # and stale documents (a list each; a count only past the listed 20); the web sources.
+    budget = SESSION_AND_USER + 13
+
+    for grow in (SMALL, LARGE):
+        _grow_knowledge_base(knowledge_base, documents=grow)
+        _grow_sources(knowledge_base, sources=grow)
+        _grow_answers(knowledge_base, answers=grow)
+        response, captured = measure(url, budget)
+        if grow == SMALL:
+            small = captured
+    html = response.content.decode()
+    assert f'data-figure="answers">{LARGE}<' in html and "bad 6" in html
+    assert html.count("data-gap-group") >= 1 and "question 7" in html
+    assert_same_count(small, captured)
+
+
 # --- Document viewer ---
 
 

@@ -240,6 +240,7 @@ def store_exchange(
             model_name=str(metadata.get("model", "")),
             usage=metadata.pop("usage", {}),
             metadata=metadata,
+            knowledge_base_ids=sorted(set(knowledge_base_ids)),
         )
         conversation.save(update_fields=["updated_at"])
     return AnswerOutcome(conversation, answer)

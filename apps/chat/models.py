@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from apps.knowledge.models import KnowledgeBase
@@ -46,10 +48,14 @@ class Message(models.Model):
     model_name = models.CharField(max_length=200, blank=True)
     usage = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # The knowledge bases an answer was asked of (a follow-up may ask others than the first
+    # question did); the insight pages count answers per base by it.
+    knowledge_base_ids = ArrayField(models.IntegerField(), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [GinIndex(fields=["knowledge_base_ids"], name="message_bases_gin")]
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"

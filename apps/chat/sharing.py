@@ -49,8 +49,10 @@ def _drawn_on_base_ids(conversation: Conversation, messages: list[Message]) -> s
     """The bases asked plus the bases of every passage cited or retrieved."""
     document_ids = set().union(*(document_ids_of(m) for m in messages)) if messages else set()
     cited = Document.objects.filter(pk__in=document_ids).values_list("knowledge_base_id", flat=True)
-    asked = conversation.knowledge_bases.values_list("pk", flat=True)
-    return set(cited) | set(asked)
+    asked = set(conversation.knowledge_bases.values_list("pk", flat=True))
+    for message in messages:
+        asked.update(message.knowledge_base_ids or [])
+    return set(cited) | asked
 
 
 @dataclass(frozen=True)

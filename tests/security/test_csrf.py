@@ -49,6 +49,8 @@ READ_ONLY = {
     "chat:conversation_export",
     "chat:shared",
     "chat:shared_export",
+    "insight:all",
+    "insight:base",
     "knowledge:list",
     "knowledge:manage",
     "knowledge:status",

@@ -87,6 +87,7 @@ CASES: dict[str, Case] = {
     "chat:conversation_export": Case("conversation", unchanged=_unchanged_conversation),
     "chat:feedback": Case("answer", "post", {"rating": "-1"}, unchanged=_unchanged_conversation),
     "knowledge:manage": Case("knowledge_base"),
+    "insight:base": Case("knowledge_base"),
     "knowledge:status": Case("knowledge_base"),
     "knowledge:upload": Case(
         "knowledge_base", "post", {"urls": "https://example.com/planted-page"}

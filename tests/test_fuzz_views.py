@@ -107,6 +107,7 @@ TEXT_VIEWS: dict[str, tuple[str | None, Callable[[str], dict[str, Any]]]] = {
     "chat:conversation": ("conversation", lambda s: {"question": s}),
     "chat:conversation_rename": ("conversation", lambda s: {"title": s}),
     "insight:all": (None, lambda s: {"days": s}),
+    "search:document_titles": (None, lambda s: {"q": s}),
     "insight:base": ("knowledge_base", lambda s: {"days": s}),
     "chat:feedback": ("answer", lambda s: {"rating": "1", "comment": s}),
     "knowledge:upload": (

@@ -26,18 +26,52 @@ def withhold_unreadable_sources(
 
     Access applies at once, also to what was answered before: the answer text quotes
     its sources, so it is withheld whole, not only its citations. The objects are
-    changed in place and must not be saved.
+    changed in place and must not be saved. Each message also gets ``no_download``
+    (see ``mark_undownloadable``) from the same query.
     """
     used = {message.pk: document_ids_of(message) for message in messages}
     all_ids = set().union(*used.values()) if used else set()
-    readable = set(
+    rows = list(
         Document.objects.filter(
             pk__in=all_ids, knowledge_base__in=KnowledgeBase.objects.readable_by(user)
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "knowledge_base_id", "knowledge_base__readers_may_download")
     )
+    readable = {pk for pk, _, _ in rows}
     for message in messages:
         if used[message.pk] - readable:
             message.content = WITHHELD
             message.citations = []
             message.retrieved = []
             message.metadata = {**(message.metadata or {}), "withheld": True}
+    _set_no_download(user, messages, rows)
+
+
+def mark_undownloadable(
+    user: AbstractBaseUser | AnonymousUser, messages: Sequence[Message]
+) -> None:
+    """``message.no_download``: the cited documents whose originals ``user`` may not
+    download (their base keeps downloads to its editors), so no link offers them."""
+    ids = set().union(*(document_ids_of(m) for m in messages)) if messages else set()
+    rows = list(
+        Document.objects.filter(pk__in=ids).values_list(
+            "pk", "knowledge_base_id", "knowledge_base__readers_may_download"
+        )
+    )
+    _set_no_download(user, messages, rows)
+
+
+def _set_no_download(
+    user: AbstractBaseUser | AnonymousUser,
+    messages: Sequence[Message],
+    rows: list[tuple[int, int, bool]],
+) -> None:
+    closed = {pk: base for pk, base, open_to_readers in rows if not open_to_readers}
+    if closed:
+        edited = set(
+            KnowledgeBase.objects.editable_by(user)
+            .filter(pk__in=set(closed.values()))
+            .values_list("pk", flat=True)
+        )
+        closed = {pk: base for pk, base in closed.items() if base not in edited}
+    for message in messages:
+        message.no_download = set(closed)  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from apps.chat.access import mark_undownloadable
 from apps.chat.events import AnswerEvent, CitationAdded, Finished, Retrieved, TextDelta
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def render_event(event: AnswerEvent) -> bytes:
         )
     if isinstance(event, Finished):
         conversation, message = event.outcome.conversation, event.outcome.message
+        mark_undownloadable(conversation.user, [message])
         return sse(
             "done",
             {

@@ -62,6 +62,24 @@ def initial_ask(request: HttpRequest) -> dict[str, Any]:
     return initial
 
 
+def follow_up_initial(request: HttpRequest, chat_messages: list[Message]) -> dict[str, Any]:
+    """A follow-up is asked within what the last question was asked within (shown as chips
+    and ticked boxes the user can clear), unless the link itself narrows it."""
+    initial = initial_ask(request)
+    if "document" in initial or request.GET.get("narrow") == "none":
+        return initial
+    last = next((m for m in reversed(chat_messages) if m.role == Message.Role.ASSISTANT), None)
+    narrowed = (last.metadata or {}).get("filter") if last is not None else None
+    if isinstance(narrowed, dict):
+        initial.update(
+            document=[int(i) for i in narrowed.get("documents") or [] if isinstance(i, int)],
+            file_types=[str(t) for t in narrowed.get("file_types") or []],
+            added_after=narrowed.get("added_after") or None,
+            added_before=narrowed.get("added_before") or None,
+        )
+    return initial
+
+
 def narrowed_documents(request: HttpRequest, form: AskForm) -> list[Document]:
     """The readable documents the form narrows to, for the chips above the question."""
     raw = form["document"].value() or []
@@ -147,10 +165,11 @@ def share_url(request: HttpRequest, conversation: Conversation) -> str:
 def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
     knowledge_bases = KnowledgeBase.objects.readable_by(request.user)
+    chat_messages = list(conversation.messages.all())
     form = AskForm(
         request.POST or None,
         knowledge_bases=knowledge_bases,
-        initial=initial_ask(request),
+        initial=follow_up_initial(request, chat_messages),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -165,7 +184,6 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc.user_message)
         else:
             return redirect("chat:conversation", pk=conversation.pk)
-    chat_messages = list(conversation.messages.all())
     withhold_unreadable_sources(request.user, chat_messages)
     attach_own_feedback(_signed_in_user(request), chat_messages)
     return render(

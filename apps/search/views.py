@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString
 
@@ -13,6 +13,7 @@ from apps.modelapi.errors import ModelApiError
 from apps.search.filters import FILE_TYPES, NO_FILTER, document_filter
 from apps.search.highlight import highlight
 from apps.search.retrieval import Passage, retrieve
+from apps.search.titles import documents_titled
 
 RESULTS = 10
 MAX_ID_DIGITS = 18  # a bigint
@@ -93,3 +94,9 @@ def search_view(request: HttpRequest) -> HttpResponse:
     }
     template = "search/_results.html" if request.GET.get("partial") else "search/search.html"
     return render(request, template, context)
+
+
+@login_required
+def document_titles_view(request: HttpRequest) -> JsonResponse:
+    """``?q=`` → the readable documents whose titles match (the ask form's picker)."""
+    return JsonResponse({"documents": documents_titled(request.user, request.GET.get("q", ""))})

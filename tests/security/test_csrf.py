@@ -46,6 +46,7 @@ POSTS: dict[str, tuple[str | None, dict[str, Any]]] = {
 # Pages that only read (GET); a POST to them changes nothing.
 READ_ONLY = {
     "search:search",
+    "search:document_titles",
     "chat:conversation_export",
     "chat:shared",
     "chat:shared_export",

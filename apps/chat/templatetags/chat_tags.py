@@ -19,6 +19,12 @@ def answer_html(message: Message) -> SafeString:
 
 
 @register.filter
+def downloadable(source: dict[str, Any], message: Message) -> bool:
+    """Whether the sources list may link the cited document's original file."""
+    return int(source.get("document_id") or 0) not in getattr(message, "no_download", set())
+
+
+@register.filter
 def sources(message: Message) -> list[dict[str, Any]]:
     """Each cited passage once, with the span that supports the statements citing it marked and
     the ``kinds`` of the citations naming it (``file_citation``, ``url_citation``, …)."""

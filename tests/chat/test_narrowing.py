@@ -68,9 +68,7 @@ def test_a_follow_up_is_asked_within_the_last_questions_filter_until_cleared(dem
     assert f'name="document" value="{travel.pk}"' in form
     text_box = form.split('value="text"', 1)[1].split(">", 1)[0]
     assert "checked" in text_box
-    client.post(
-        url, {"question": "And meals?", "document": [travel.pk], "file_types": ["text"]}
-    )
+    client.post(url, {"question": "And meals?", "document": [travel.pk], "file_types": ["text"]})
     follow_up = Message.objects.filter(conversation=outcome.conversation, role="assistant").last()
     assert follow_up is not None and follow_up.metadata["filter"]["documents"] == [travel.pk]
     assert {p["document_id"] for p in follow_up.retrieved} == {travel.pk}

@@ -66,6 +66,12 @@ from psycopg import sql  # noqa: E402
 
 from apps.knowledge.models import Chunk, Document, KnowledgeBase  # noqa: E402
 from apps.search import sql as retrieval_sql  # noqa: E402
+from apps.search.filters import (  # noqa: E402
+    MAX_FILTER_DOCUMENTS,
+    NO_FILTER,
+    DocumentFilter,
+    document_filter,
+)
 from apps.search.sql import VectorPlan, hybrid_candidates, vector_plan  # noqa: E402
 
 DIM = 384
@@ -324,10 +330,22 @@ def copy_chunks(
     labels = corpus.labels
     big_endian = corpus.vectors.astype(">f4")
     columns = (
-        "id, document_id, knowledge_base_id, ordinal, text, heading, "
+        "id, document_id, knowledge_base_id, ordinal, text, heading, section, "
         "char_start, char_end, token_count, embedding"
     )
-    types = ["int8", "int8", "int8", "int4", "text", "text", "int4", "int4", "int4", "bytea"]
+    types = [
+        "int8",
+        "int8",
+        "int8",
+        "int4",
+        "text",
+        "text",
+        "text",
+        "int4",
+        "int4",
+        "int4",
+        "bytea",
+    ]
     for start in range(0, len(corpus.vectors), COPY_BATCH):
         stop = min(start + COPY_BATCH, len(corpus.vectors))
         if start and start % 200_000 == 0:
@@ -348,6 +366,7 @@ def copy_chunks(
                             kb_ids[int(labels[i])],
                             int(doc_ordinal[i, 1]),
                             text,
+                            "",
                             "",
                             0,
                             len(text),
@@ -429,6 +448,7 @@ def percentiles(samples: Sequence[float]) -> dict[str, float]:
 class Scope:
     kb_ids: list[int]
     truth: np.ndarray  # exact top-40 row indexes per query
+    document_filter: DocumentFilter = NO_FILTER
 
 
 def run_queries(corpus: Corpus, scope: Scope, mode: str) -> tuple[list[float], list[list[int]]]:
@@ -442,6 +462,7 @@ def run_queries(corpus: Corpus, scope: Scope, mode: str) -> tuple[list[float], l
             knowledge_base_ids=scope.kb_ids,
             limit=settings.RETRIEVAL_CANDIDATES,
             mode=mode,  # type: ignore[arg-type]
+            document_filter=scope.document_filter,
         )
         timings.append(time.perf_counter() - started)
         results.append([r.chunk_id - 1 for r in rows])
@@ -602,6 +623,30 @@ def filter_figures(corpus: Corpus, scope: Scope, mask: np.ndarray) -> dict[str, 
     sample, sample_scope = first_queries(corpus, scope, 20) if few else (corpus, scope)
     with mock.patch.object(retrieval_sql, "vector_plan", return_value=exact):
         out["exact_vector"] = measure(sample, sample_scope, "vector", warm=not few)
+    return out
+
+
+def document_filter_figures(
+    corpus: Corpus, everyone: Scope, doc_of_row: np.ndarray
+) -> dict[str, Any]:
+    """A question narrowed to documents (the ask form's filter): one document of
+    CHUNKS_PER_DOCUMENT passages, and MAX_FILTER_DOCUMENTS of them, every base readable;
+    recall against the exact top within those documents' passages."""
+    out: dict[str, Any] = {}
+    documents = np.unique(doc_of_row)
+    rng = np.random.default_rng(11)
+    for count in (1, MAX_FILTER_DOCUMENTS):
+        chosen = rng.choice(documents, size=min(count, len(documents)), replace=False)
+        mask = np.isin(doc_of_row, chosen)
+        scope = replace(
+            everyone,
+            truth=exact_top(corpus, 40, mask),
+            document_filter=document_filter(document_ids=[int(d) for d in chosen]),
+        )
+        out[f"{count}_documents"] = {
+            "passages": int(mask.sum()),
+            **{mode: measure(corpus, scope, mode) for mode in ("hybrid", "vector", "text")},
+        }
     return out
 
 
@@ -782,6 +827,8 @@ def run_size(n: int, args: argparse.Namespace, gen: Generator) -> dict[str, Any]
     log(f"N={n}: filter 1% {out['filter_1pct']}")
     out["explain_filter_hybrid"] = explain(corpus, filtered, "hybrid")
     log(f"N={n}: filter {out['filter_10pct']}")
+    out["document_filters"] = document_filter_figures(corpus, everyone, doc_ordinal[:, 0])
+    log(f"N={n}: document filters {out['document_filters']}")
     if n == args.sweep_at:
         out["index_sweep"] = index_sweep(corpus, everyone, args, n, (m, efc))
     if n <= args.chroma_max:
@@ -852,6 +899,9 @@ def print_table(sizes: list[dict[str, Any]]) -> None:
         for label, key in (("10%", "filter_10pct"), ("1%", "filter_1pct")):
             if key in s:
                 _filter_rows(s["n"], label, s[key])
+        for key, figures in s.get("document_filters", {}).items():
+            for mode in ("hybrid", "vector", "text"):
+                _row(s["n"], f"{key.split('_')[0]} doc", mode, "scoped", figures[mode])
         if "legacy_ts_rank_text" in s:
             _row(s["n"], "all", "text (old ts_rank)", "gin", s["legacy_ts_rank_text"])
             _row(s["n"], "10%", "text (old ts_rank)", "gin", s["legacy_ts_rank_text_filter_10pct"])

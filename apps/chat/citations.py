@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.knowledge.links import passage_path
 from apps.knowledge.markdown import render_markdown
+from apps.knowledge.placeholders import Placeholders
 from apps.modelapi.schemas import Annotation
 from apps.search.retrieval import Passage
 
@@ -170,10 +171,22 @@ def citations_from_markers(
     return "".join(clean), _numbered(spans)
 
 
-# Private-use characters mark where citation buttons go; they pass through Markdown and
-# the sanitiser untouched and are replaced by the buttons afterwards.
-_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
-_PLACEHOLDER = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
+# Where citation buttons go, through Markdown and the sanitiser (apps/knowledge/placeholders).
+_MARKERS = Placeholders("\ue000", "\ue001")
+
+
+_LINK_TARGET = re.compile(r"\]\([^)\s]*\)")
+
+
+def _after_link_target(content: str, end: int) -> int:
+    """A span ending inside a Markdown link's ``(address)`` ends after it instead: a marker
+    there would break the address (and be dropped with it)."""
+    for target in _LINK_TARGET.finditer(content, max(0, end - 2100)):
+        if target.start() >= end:
+            break
+        if end < target.end():
+            return target.end()
+    return end
 
 
 def render_answer(content: str, citations: Sequence[dict[str, Any]], *, prefix: str) -> SafeString:
@@ -181,25 +194,25 @@ def render_answer(content: str, citations: Sequence[dict[str, Any]], *, prefix: 
 
     Each marker links to its passage and previews it in the popover ``{prefix}-{number}``.
     """
-    content = content.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
+    content = _MARKERS.strip(content)
     by_end: dict[int, list[int]] = {}
     by_number: dict[int, dict[str, Any]] = {}
     for citation in citations:
         number = int(citation["number"])
         by_number.setdefault(number, citation)
-        numbers = by_end.setdefault(int(citation["end"]), [])
+        numbers = by_end.setdefault(_after_link_target(content, int(citation["end"])), [])
         if number not in numbers:
             numbers.append(number)
     pieces: list[str] = []
     cursor = 0
     for end in sorted(by_end):
         pieces.append(content[cursor:end])
-        pieces.extend(f"{_MARK_OPEN}{number}{_MARK_CLOSE}" for number in by_end[end])
+        pieces.extend(_MARKERS.token(number) for number in by_end[end])
         cursor = end
     pieces.append(content[cursor:])
     links = [str(c.get("url", "")) for c in citations]
     html = render_markdown("".join(pieces), allowed_links=links)
-    html = _PLACEHOLDER.sub(lambda m: _marker(by_number[int(m.group(1))], prefix=prefix), html)
+    html = _MARKERS.expand(html, lambda number: _marker(by_number[number], prefix=prefix))
     return mark_safe(html)
 
 

@@ -22,10 +22,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.knowledge.markdown import render_markdown
+from apps.knowledge.placeholders import Placeholders
 
-_OPEN, _CLOSE = "\ue010", "\ue011"
-_MARKER = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
-_MARKER_IN_TAG = re.compile(f"{_OPEN}\\d+{_CLOSE}|%EE%80%90\\d+%EE%80%91", re.IGNORECASE)
+_MARKERS = Placeholders("\ue010", "\ue011")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _LIST_ITEM = re.compile(r"^\s*[-*•]\s+")
 
@@ -85,7 +84,7 @@ def _with_markers(text: str, anchors: Sequence[_Anchor]) -> tuple[str, list[str]
     cursor = 0
     for offset in sorted(at):
         pieces.append(text[cursor:offset])
-        pieces.extend(f"{_OPEN}{number}{_CLOSE}" for number in at[offset])
+        pieces.extend(_MARKERS.token(number) for number in at[offset])
         cursor = offset
     pieces.append(text[cursor:])
     return "".join(pieces), before, after
@@ -111,12 +110,9 @@ def _structured_html(text: str) -> str:
 
 
 def _render_piece(text: str, anchors: Sequence[_Anchor], *, markdown: bool) -> str:
-    text = text.replace(_OPEN, "").replace(_CLOSE, "")
-    marked, before, after = _with_markers(text, anchors)
+    marked, before, after = _with_markers(_MARKERS.strip(text), anchors)
     html = render_markdown(marked, any_link=True) if markdown else _structured_html(marked)
-    # A marker that ended up inside a tag (a link's address) is dropped, never expanded there.
-    html = re.sub(r"<[^>]*>", lambda tag: _MARKER_IN_TAG.sub("", tag.group()), html)
-    html = _MARKER.sub(lambda m: anchors[int(m.group(1))].html, html)
+    html = _MARKERS.expand(html, lambda number: anchors[number].html)
     return "".join(before) + html + "".join(after)
 
 

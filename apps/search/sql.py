@@ -43,8 +43,10 @@ VECTOR_ORDER = {
 #
 # A document filter (apps/search/filters.py) adds the scope_docs CTE: the readable documents
 # that match it (by id or parent id, MIME type, date added); both halves then keep only the
-# chunks of those documents. BM25's N and average length stay those of the whole readable
-# bases (a filter narrows where answers come from, not how rare a word is).
+# chunks of those documents. BM25's statistics (N, average length and each term's document
+# frequency) stay those of the whole readable bases: a filter narrows where answers come
+# from, not how rare a word is. So the postings are read as without a filter and only the
+# scoring keeps the scope's chunks.
 SCOPE_SQL = """
 scope_docs AS MATERIALIZED (
     SELECT d.id FROM knowledge_document d
@@ -58,7 +60,7 @@ scope_docs AS MATERIALIZED (
 """
 VECTOR_SCOPE = "AND c.document_id IN (SELECT id FROM scope_docs)"
 POSTING_SCOPE = (
-    "AND p.chunk_id IN (SELECT sc.id FROM knowledge_chunk sc "
+    "WHERE p.chunk_id IN (SELECT sc.id FROM knowledge_chunk sc "
     "WHERE sc.document_id IN (SELECT id FROM scope_docs))"
 )
 HYBRID_SQL = """
@@ -80,7 +82,7 @@ terms AS (
 postings AS MATERIALIZED (
     SELECT p.chunk_id, p.term, p.tf, p.dl
     FROM terms JOIN knowledge_lexicalposting p ON p.term = terms.term
-    WHERE p.knowledge_base_id = ANY(%(kb_ids)s) {posting_scope}
+    WHERE p.knowledge_base_id = ANY(%(kb_ids)s)
 ),
 corpus AS (
     SELECT GREATEST(SUM(chunk_count), 1)::float8 AS n,
@@ -98,6 +100,7 @@ bm25 AS (
            SUM(idf.idf * p.tf * (%(k1)s + 1)
                / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / corpus.avgdl))) AS score
     FROM postings p JOIN idf ON idf.term = p.term, corpus
+    {posting_scope}
     GROUP BY p.chunk_id
 ),
 fts AS (

@@ -174,3 +174,15 @@ def test_rendered_answer_escapes_model_text_and_places_markers_after_spans() -> 
         'data-preview="cite-5-1" aria-label="Source 1: Travel policy">1</a></p>'
     )
     assert 'Cap is 180 euros.<a class="cite-marker" href="/documents/' in html
+
+
+def test_a_marker_whose_span_ends_inside_a_link_address_goes_after_the_link() -> None:
+    url = "https://example.com/guide"
+    content = f"See [the guide]({url}) now."
+    inside = content.index("example")
+    citation = {"number": 1, "start": 0, "end": inside, "chunk_id": 3, "document_id": 4,
+                "title": "guide.md", "url": url}  # fmt: skip
+    html = str(render_answer(content, [citation], prefix="cite-9"))
+    assert f'href="{url}"' in html and html.count("cite-marker") == 1
+    assert html.index("the guide</a>") < html.index("cite-marker")
+    assert "\ue000" not in html and "%EE%80%80" not in html.upper()

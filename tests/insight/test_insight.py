@@ -258,3 +258,22 @@ def test_a_staff_member_without_bases_is_told_so(db) -> None:
     staff = User.objects.create_user("newcomer", is_staff=True)
     html = _staff_client(staff).get("/kb/insight/").content.decode()
     assert "You manage no knowledge base yet" in html
+
+
+def test_answers_stored_before_the_change_count_for_their_conversations_bases(
+    alice, knowledge_base
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.chat.migrations.0004_answer_knowledge_bases")
+    conversation = Conversation.objects.create(user=alice, title="Old")
+    conversation.knowledge_bases.add(knowledge_base)
+    question = Message.objects.create(conversation=conversation, role="user", content="Old?")
+    answer = Message.objects.create(conversation=conversation, role="assistant", content="Yes.")
+    migration.backfill(apps, None)
+    answer.refresh_from_db()
+    question.refresh_from_db()
+    assert answer.knowledge_base_ids == [knowledge_base.pk] and question.knowledge_base_ids == []
+    assert activity([knowledge_base.pk], days=7).answers == 1

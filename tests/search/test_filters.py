@@ -123,3 +123,38 @@ def test_bad_filters_are_form_errors_not_failures(client, demo_world) -> None:
     assert not Message.objects.exists()
     page = client.get(reverse("chat:ask"), {"document": ["x", "9" * 40]})
     assert page.status_code == 200 and "data-chip" not in page.content.decode()
+
+
+def test_a_filtered_text_search_weighs_words_by_their_rarity_in_the_whole_base(alice) -> None:
+    """'alpha' is in every document of the base, 'zephyr' in one passage: within the one
+    document asked about, the passage with the rare word ranks first even though the other
+    repeats the common word (scoring by the filtered documents' own frequencies did not)."""
+    from apps.knowledge.indexing import index_document
+    from apps.knowledge.uploads import add_file_document
+    from apps.search.sql import hybrid_candidates
+
+    base = KnowledgeBase.objects.create(name="Rarity", owner=alice)
+    for n in range(12):
+        filler = add_file_document(
+            knowledge_base=base, filename=f"filler-{n}.txt",
+            data=f"Alpha notes number {n}. Alpha is everywhere in this base.".encode(),
+        )  # fmt: skip
+        assert index_document(document_id=filler.pk).outcome == "indexed"
+    body = (
+        "# Common\n\nAlpha alpha alpha, the alpha routine and more alpha again.\n\n"
+        + "# Rare\n\nThe zephyr valve sits behind the panel.\n"
+    )
+    target = add_file_document(knowledge_base=base, filename="target.md", data=body.encode())
+    assert index_document(document_id=target.pk).outcome == "indexed"
+    chunks = {c.pk: c.text for c in target.chunks.all()}
+    assert len(chunks) == 2, chunks
+    ranked = hybrid_candidates(
+        query_text="alpha zephyr",
+        query_vector=[0.0] * 384,
+        knowledge_base_ids=[base.pk],
+        limit=10,
+        mode="text",
+        document_filter=document_filter(document_ids=[target.pk]),
+    )
+    assert [c.chunk_id for c in ranked][:2] and "zephyr" in chunks[ranked[0].chunk_id]
+    assert {c.chunk_id for c in ranked} == set(chunks)

@@ -17,7 +17,11 @@ VECTOR_DIMENSIONS = 384
 
 
 class Chunk(models.Model):
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    # Indexed by chunk_document_idx (document_id, id): a document filter reads the chunk ids
+    # of its documents from the index alone, never from this wide table.
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="chunks", db_index=False
+    )
     # Denormalised from the document so that the permission filter is one indexed column.
     knowledge_base = models.ForeignKey(
         KnowledgeBase, on_delete=models.CASCADE, related_name="+", db_index=False
@@ -48,6 +52,7 @@ class Chunk(models.Model):
                 opclasses=["vector_cosine_ops"],
             ),
             models.Index(fields=["knowledge_base"], name="chunk_kb_idx"),
+            models.Index(fields=["document", "id"], name="chunk_document_idx"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: run serve backup restore test check lint fmt chromium ocr migrate demo clean-db pg16-binaries bench bench-faults bench-ingest bench-ingest-formats \
+.PHONY: run serve backup restore test check lint fmt chromium ocr speech migrate demo clean-db pg16-binaries bench bench-faults bench-ingest bench-ingest-formats \
 	bench-quality bench-quality-pydocs bench-bm25 bench-retrieval bench-retrieval-1m bench-breakdown bench-load
 
 $(PY):
@@ -44,8 +44,9 @@ restore: $(INSTALLED)
 	@test -n "$(FILE)" || { echo "Usage: make restore FILE=var/backups/qa-backup-<time>.tar [FORCE=1]"; exit 2; }
 	$(PY) manage.py restore "$(FILE)" $(if $(FORCE),--force)
 
-## make test: install what the tests need (dev extras, Debian chromium and tesseract-ocr), run checks and the suite
-test: $(INSTALLED_DEV) chromium ocr
+## make test: install what the tests need (dev extras, Debian chromium, tesseract-ocr and
+## espeak-ng), run checks and the suite
+test: $(INSTALLED_DEV) chromium ocr speech
 	$(MAKE) --no-print-directory check
 	$(PY) -m pytest
 
@@ -64,6 +65,14 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+
+## speech: Debian's espeak-ng, which reads the test sentences the transcription tests hear
+speech:
+	@if ! command -v espeak-ng >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	  else echo "The transcription tests need Debian's espeak-ng: sudo apt-get install espeak-ng"; exit 1; fi; \
 	fi
 
 ## ocr: Debian's Tesseract with English and German language data, for scans and images

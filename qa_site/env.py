@@ -51,3 +51,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def site_url() -> str:
+    """Where the app is reached (links in e-mails and exports, the local provider's URL)."""
+    return env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

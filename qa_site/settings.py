@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from qa_site.env import env_bool, env_float, env_int, env_list, env_str
+from qa_site.env import env_bool, env_float, env_int, env_list, env_str, site_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("QA_VAR_DIR", str(BASE_DIR / "var")))
@@ -37,7 +37,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = site_url()
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -236,9 +236,8 @@ EXTRACT_TIMEOUT_SECONDS = env_float("EXTRACT_TIMEOUT_SECONDS", 60.0)
 EXTRACT_MEMORY_MB = env_int("EXTRACT_MEMORY_MB", 1024)
 # The viewer draws PDF pages and finds passages on them in that child too, within this time.
 VIEWER_RENDER_TIMEOUT_SECONDS = env_float("VIEWER_RENDER_TIMEOUT_SECONDS", 20.0)
-# The insight pages count an answer as weakly grounded when it was reranked and no passage
-# scored this much (the local reranker's scale: 0.75 × cosine + 0.25 × term overlap; set it
-# for another reranker's scale). Unreranked answers are judged by what they cite.
+# Insight: a reranked answer whose best passage scored below this is unanswered (the local
+# reranker's scale; set it for another's). Unreranked answers are judged by their citations.
 INSIGHT_WEAK_RERANK_SCORE = env_float("INSIGHT_WEAK_RERANK_SCORE", 0.3)
 # OCR (Tesseract) of images and PDF pages without a text layer, inside that child; scans and
 # images get OCR_TIMEOUT_SECONDS on top of EXTRACT_TIMEOUT_SECONDS (one budget per document).
@@ -281,35 +280,8 @@ SOURCES_SWEEP_MINUTES = env_int("SOURCES_SWEEP_MINUTES", 60)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# --- Model API: one wire protocol; embeddings, reranking and chat may each have their own server ---
-MODEL_API_KEY = env_str("MODEL_API_KEY")
-LOCAL_PROVIDER_URL = env_str("LOCAL_PROVIDER_URL", f"{SITE_URL}/local/v1").rstrip("/")
-USING_LOCAL_PROVIDER = not MODEL_API_KEY and not env_str("MODEL_API_BASE_URL")
-MODEL_API_BASE_URL = env_str(
-    "MODEL_API_BASE_URL",
-    LOCAL_PROVIDER_URL if USING_LOCAL_PROVIDER else "https://api.groq.com/openai/v1",
-).rstrip("/")
-# The local provider serves loopback callers only, unless a key is set for it.
-LOCAL_PROVIDER_KEY = env_str("LOCAL_PROVIDER_KEY")
-_DEFAULT_KEY = MODEL_API_KEY or (LOCAL_PROVIDER_KEY if USING_LOCAL_PROVIDER else "")
-MODEL_API_TIMEOUT = env_float("MODEL_API_TIMEOUT", 60.0)
-MODEL_API_CONNECT_TIMEOUT = env_float("MODEL_API_CONNECT_TIMEOUT", 5.0)
-MODEL_API_MAX_RETRIES = env_int("MODEL_API_MAX_RETRIES", 3)
-
-EMBEDDINGS_BASE_URL = env_str("EMBEDDINGS_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
-EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY", _DEFAULT_KEY)
-EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
-EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
-
-RERANK_BASE_URL = env_str("RERANK_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
-RERANK_API_KEY = env_str("RERANK_API_KEY", _DEFAULT_KEY)
-RERANK_MODEL = env_str("RERANK_MODEL", "local-rerank" if USING_LOCAL_PROVIDER else "")
-
-CHAT_BASE_URL = env_str("CHAT_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
-CHAT_API_KEY = env_str("CHAT_API_KEY", _DEFAULT_KEY)
-CHAT_MODEL = env_str(
-    "CHAT_MODEL", "local-extractive" if USING_LOCAL_PROVIDER else "llama-3.3-70b-versatile"
-)
+# --- Model API: embeddings, reranking, chat, transcription (in its own module) ---
+from qa_site.settings_models import *  # noqa: E402, F403
 
 # --- Retrieval ---
 RETRIEVAL_CANDIDATES = env_int("RETRIEVAL_CANDIDATES", 40)

@@ -37,7 +37,10 @@ def _model_api_on_local_provider(settings, app_server_url: str, tmp_path: Path) 
     settings.EMBEDDINGS_BASE_URL = base
     settings.RERANK_BASE_URL = base
     settings.CHAT_BASE_URL = base
+    settings.TRANSCRIPTION_BASE_URL = base
     settings.EMBEDDINGS_API_KEY = settings.RERANK_API_KEY = settings.CHAT_API_KEY = ""
+    settings.TRANSCRIPTION_API_KEY = ""
+    settings.TRANSCRIPTION_MODEL = "whisper-tiny.en"
     settings.EMBEDDING_MODEL = "all-MiniLM-L6-v2"
     settings.RERANK_MODEL = "local-rerank"
     settings.CHAT_MODEL = "local-extractive"

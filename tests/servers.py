@@ -57,15 +57,15 @@ class FakeGroq:
     last one repeats. Every request is recorded with its path, headers and JSON body.
     """
 
-    replies: dict[str, list[Reply]] = field(default_factory=dict)
+    replies: dict[str, list[Any]] = field(default_factory=dict)  # Reply, or request → Reply
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
     disconnects: int = 0
 
-    def reply(self, path: str, *replies: Reply) -> None:
+    def reply(self, path: str, *replies: Any) -> None:
         self.replies["/openai/v1/" + path] = list(replies)
 
-    def _next(self, path: str) -> Reply:
+    def _next(self, path: str) -> Any:
         queue = self.replies.get(path)
         if not queue:
             return Reply(
@@ -92,15 +92,19 @@ def fake_groq() -> Iterator[FakeGroq]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            is_json = "json" in self.headers.get("Content-Type", "application/json")
             fake.requests.append(
                 {
                     "method": self.command,
                     "path": self.path,
                     "headers": dict(self.headers),
-                    "json": json.loads(raw) if raw else None,
+                    "json": json.loads(raw) if raw and is_json else None,
+                    "body": raw,
                 }
             )
             reply = fake._next(self.path)
+            if callable(reply):  # a reply computed from the request (its multipart body)
+                reply = reply(fake.requests[-1])
             if reply.delay:
                 time.sleep(reply.delay)
             if reply.stream is not None:

@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from pydantic import BaseModel, ValidationError
 
-from apps.localmodels import answerer, embedder, reranker
+from apps.localmodels import answerer, embedder, reranker, transcriber
 from apps.localmodels.answer_chunks import stream_answer
 from apps.localmodels.rewrite import with_earlier_topic
 from apps.localmodels.wire import (
@@ -39,7 +39,7 @@ from apps.localmodels.wire import (
 EMBEDDING_MODEL = embedder.MODEL_NAME
 RERANK_MODEL = "local-rerank"
 CHAT_MODEL = "local-extractive"
-MODELS = (EMBEDDING_MODEL, RERANK_MODEL, CHAT_MODEL)
+MODELS = (EMBEDDING_MODEL, RERANK_MODEL, CHAT_MODEL, transcriber.MODEL_NAME)
 
 # Beyond these a request is refused with 413, as Groq does for oversized requests.
 MAX_EMBEDDING_INPUTS = 2048

@@ -59,6 +59,23 @@ def chat_endpoint() -> Endpoint:
     return Endpoint(settings.CHAT_BASE_URL, settings.CHAT_API_KEY, settings.CHAT_MODEL)
 
 
+def transcription_endpoint() -> Endpoint:
+    return Endpoint(
+        settings.TRANSCRIPTION_BASE_URL,
+        settings.TRANSCRIPTION_API_KEY,
+        settings.TRANSCRIPTION_MODEL,
+    )
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A ``multipart/form-data`` body: form fields (a list value repeats the field) and files
+    as ``name → (filename, bytes, content type)``."""
+
+    fields: dict[str, str | list[str]]
+    files: dict[str, tuple[str, bytes, str]]
+
+
 @functools.lru_cache(maxsize=16)
 def _http_client(
     base_url: str, api_key: str, timeout: float, connect_timeout: float
@@ -181,17 +198,32 @@ def _log_failure(method: str, path: str, attempt: int, error: ModelApiError) -> 
     )
 
 
+def _build(
+    client: httpx.Client, method: str, path: str, body: dict[str, Any] | Multipart | None
+) -> httpx.Request:
+    if isinstance(body, Multipart):
+        return client.build_request(
+            method, path, data=body.fields, files=body.files, headers=_request_headers()
+        )
+    return client.build_request(method, path, json=body, headers=_request_headers())
+
+
 def _send(
-    endpoint: Endpoint, method: str, path: str, body: dict[str, Any] | None, *, stream: bool
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    body: dict[str, Any] | Multipart | None,
+    *,
+    stream: bool,
 ) -> httpx.Response:
     """One response with a success status, after retries; streamed responses are left open."""
     client = _client_for(endpoint)
     attempts = _attempts()
-    tokens = request_tokens(body)
+    tokens = request_tokens(body) if not isinstance(body, Multipart) else 1
     for attempt in range(attempts):
         limiter.wait_turn(_budget_key(endpoint), tokens=tokens)
         try:
-            request = client.build_request(method, path, json=body, headers=_request_headers())
+            request = _build(client, method, path, body)
             response = client.send(request, stream=stream)
         except httpx.TimeoutException as exc:
             error = ModelApiError(f"timed out: {type(exc).__name__}", endpoint=path)
@@ -211,7 +243,7 @@ def _send(
 
 
 def request_json(
-    endpoint: Endpoint, method: str, path: str, body: dict[str, Any] | None = None
+    endpoint: Endpoint, method: str, path: str, body: dict[str, Any] | Multipart | None = None
 ) -> Any:
     """Send one request, retrying what may succeed later; return the decoded JSON."""
     with _timed(path):

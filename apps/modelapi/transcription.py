@@ -1,0 +1,155 @@
+"""Speech to text through ``/audio/transcriptions`` (Whisper, ``verbose_json``).
+
+One request for the whole recording; a 413 (too large for the server) cuts it into
+overlapping pieces (``apps.modelapi.audio``), halved again while refused, whose segments
+are shifted to the recording's clock and stitched at the middle of each overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from collections.abc import Sequence
+
+from django.conf import settings
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.modelapi.audio import cut, decode_mono
+from apps.modelapi.client import _validate, is_request_too_large
+from apps.modelapi.errors import ModelApiError
+from apps.modelapi.transport import Endpoint, Multipart, request_json, transcription_endpoint
+
+logger = logging.getLogger(__name__)
+
+PATH = "audio/transcriptions"
+MIN_PIECE_SECONDS = 30.0
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TranscriptionWord(_Lenient):
+    word: str
+    start: float
+    end: float
+
+
+class TranscriptionSegment(_Lenient):
+    id: int = 0
+    seek: int = 0
+    start: float
+    end: float
+    text: str
+    tokens: list[int] = Field(default_factory=list)
+    temperature: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+class Transcription(_Lenient):
+    text: str
+    language: str | None = None
+    duration: float | None = None
+    segments: list[TranscriptionSegment] = Field(default_factory=list)
+    words: list[TranscriptionWord] = Field(default_factory=list)
+
+    def shifted(self, seconds: float) -> Transcription:
+        """The same transcript on a clock ``seconds`` later (a piece of a longer recording)."""
+        return self.model_copy(
+            update={
+                "segments": [
+                    s.model_copy(update={"start": s.start + seconds, "end": s.end + seconds})
+                    for s in self.segments
+                ],
+                "words": [
+                    w.model_copy(update={"start": w.start + seconds, "end": w.end + seconds})
+                    for w in self.words
+                ],
+            }
+        )
+
+
+def _content_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _transcribe_once(
+    endpoint: Endpoint, data: bytes, filename: str, *, language: str, prompt: str
+) -> Transcription:
+    fields: dict[str, str | list[str]] = {
+        "model": endpoint.model,
+        "response_format": "verbose_json",
+        "timestamp_granularities[]": ["segment", "word"],
+        "temperature": "0",
+    }
+    if language:
+        fields["language"] = language
+    if prompt:
+        fields["prompt"] = prompt[:800]
+    body = Multipart(fields=fields, files={"file": (filename, data, _content_type(filename))})
+    return _validate(Transcription, request_json(endpoint, "POST", PATH, body), PATH)
+
+
+def stitch(parts: Sequence[tuple[float, float, Transcription]]) -> Transcription:
+    """``(offset, seconds, transcript)`` per piece, in order → one transcript on the
+    recording's clock. Where two pieces overlap, the earlier keeps what starts before the
+    middle of the overlap and the later what starts from there."""
+    cuts = [
+        (offset_next + offset + seconds) / 2
+        for (offset, seconds, _), (offset_next, _, _) in zip(parts, parts[1:], strict=False)
+    ]
+    bounds = list(zip([float("-inf"), *cuts], [*cuts, float("inf")], strict=True))
+    segments: list[TranscriptionSegment] = []
+    words: list[TranscriptionWord] = []
+    for (offset, _, part), (low, high) in zip(parts, bounds, strict=True):
+        shifted = part.shifted(offset)
+        segments += [s for s in shifted.segments if low <= s.start < high]
+        words += [w for w in shifted.words if low <= w.start < high]
+    for number, segment in enumerate(segments):
+        segment.id = number
+    return Transcription(
+        text=" ".join(s.text.strip() for s in segments if s.text.strip()),
+        language=next((p.language for _, _, p in parts if p.language), None),
+        duration=(parts[-1][0] + parts[-1][1]) if parts else None,
+        segments=segments,
+        words=words,
+    )
+
+
+def transcribe(
+    data: bytes,
+    filename: str,
+    *,
+    language: str = "",
+    prompt: str = "",
+    endpoint: Endpoint | None = None,
+) -> Transcription:
+    """The recording's transcript with segment (and, where the server gives them, word)
+    times in seconds from its start."""
+    endpoint = endpoint or transcription_endpoint()
+    try:
+        return _transcribe_once(endpoint, data, filename, language=language, prompt=prompt)
+    except ModelApiError as exc:
+        if not is_request_too_large(exc):
+            raise
+    samples = decode_mono(data)
+    piece_seconds = float(settings.TRANSCRIPTION_PIECE_SECONDS)
+    overlap = float(settings.TRANSCRIPTION_OVERLAP_SECONDS)
+    while True:
+        logger.info("transcription too large for the server; pieces of %.0f s", piece_seconds)
+        pieces = cut(samples, piece_seconds=piece_seconds, overlap_seconds=overlap)
+        try:
+            results = [
+                _transcribe_once(endpoint, p.data, "piece.flac", language=language, prompt=prompt)
+                for p in pieces
+            ]
+        except ModelApiError as exc:
+            if not is_request_too_large(exc) or piece_seconds / 2 < MIN_PIECE_SECONDS:
+                raise
+            piece_seconds /= 2
+            continue
+        return stitch(
+            [(p.offset, p.seconds, result) for p, result in zip(pieces, results, strict=True)]
+        )

@@ -1,0 +1,46 @@
+"""Settings of the model API: one wire protocol, and a server (URL, key, model) for each of
+embeddings, reranking, chat and transcription; imported by ``qa_site.settings``, read from
+the environment like the rest (``.env.example``)."""
+
+from __future__ import annotations
+
+from qa_site.env import env_float, env_int, env_str, site_url
+
+# --- Model API: one wire protocol; embeddings, reranking and chat may each have their own server ---
+MODEL_API_KEY = env_str("MODEL_API_KEY")
+LOCAL_PROVIDER_URL = env_str("LOCAL_PROVIDER_URL", f"{site_url()}/local/v1").rstrip("/")
+USING_LOCAL_PROVIDER = not MODEL_API_KEY and not env_str("MODEL_API_BASE_URL")
+MODEL_API_BASE_URL = env_str(
+    "MODEL_API_BASE_URL",
+    LOCAL_PROVIDER_URL if USING_LOCAL_PROVIDER else "https://api.groq.com/openai/v1",
+).rstrip("/")
+# The local provider serves loopback callers only, unless a key is set for it.
+LOCAL_PROVIDER_KEY = env_str("LOCAL_PROVIDER_KEY")
+_DEFAULT_KEY = MODEL_API_KEY or (LOCAL_PROVIDER_KEY if USING_LOCAL_PROVIDER else "")
+MODEL_API_TIMEOUT = env_float("MODEL_API_TIMEOUT", 60.0)
+MODEL_API_CONNECT_TIMEOUT = env_float("MODEL_API_CONNECT_TIMEOUT", 5.0)
+MODEL_API_MAX_RETRIES = env_int("MODEL_API_MAX_RETRIES", 3)
+
+EMBEDDINGS_BASE_URL = env_str("EMBEDDINGS_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
+EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY", _DEFAULT_KEY)
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
+EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 64)
+
+RERANK_BASE_URL = env_str("RERANK_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
+RERANK_API_KEY = env_str("RERANK_API_KEY", _DEFAULT_KEY)
+RERANK_MODEL = env_str("RERANK_MODEL", "local-rerank" if USING_LOCAL_PROVIDER else "")
+
+CHAT_BASE_URL = env_str("CHAT_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
+CHAT_API_KEY = env_str("CHAT_API_KEY", _DEFAULT_KEY)
+CHAT_MODEL = env_str(
+    "CHAT_MODEL", "local-extractive" if USING_LOCAL_PROVIDER else "llama-3.3-70b-versatile"
+)
+
+# Speech to text: Groq's Whisper with a key, else the local provider's Whisper tiny.en. A
+# recording refused as too large (413) goes in overlapping pieces, halved while refused.
+TRANSCRIPTION_BASE_URL = env_str("TRANSCRIPTION_BASE_URL", MODEL_API_BASE_URL).rstrip("/")
+TRANSCRIPTION_API_KEY = env_str("TRANSCRIPTION_API_KEY", _DEFAULT_KEY)
+_WHISPER = "whisper-tiny.en" if USING_LOCAL_PROVIDER else "whisper-large-v3-turbo"
+TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", _WHISPER)
+TRANSCRIPTION_PIECE_SECONDS = env_int("TRANSCRIPTION_PIECE_SECONDS", 600)
+TRANSCRIPTION_OVERLAP_SECONDS = env_int("TRANSCRIPTION_OVERLAP_SECONDS", 5)

@@ -67,6 +67,11 @@ def render_event(event: AnswerEvent) -> bytes:
                 "conversation_url": reverse("chat:conversation", args=[conversation.pk]),
                 "message_id": message.pk,
                 "html": render_to_string("chat/_message.html", {"message": message}),
+                # The new conversation's title, share and rename controls, for the ask page
+                # (its forms get the page's CSRF token from the script).
+                "head_html": render_to_string(
+                    "chat/_conversation_head.html", {"conversation": conversation}
+                ),
             },
         )
     return sse("error", {"message": event.message, "partial": event.partial})

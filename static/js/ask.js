@@ -17,6 +17,21 @@
     return node;
   }
 
+  // A first answer asked on the ask page: its conversation's title, share and rename
+  // controls appear above the thread, their forms carrying this page's CSRF token.
+  function showConversationHead(html) {
+    if (!html || document.querySelector(".conv-head")) return;
+    const holder = document.createElement("div");
+    holder.innerHTML = html; // rendered and escaped by the server
+    const head = holder.firstElementChild;
+    const token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    head.querySelectorAll("form").forEach((f) => {
+      if (token && !f.querySelector("input[name=csrfmiddlewaretoken]")) f.prepend(token.cloneNode());
+    });
+    const heading = document.querySelector("main h1");
+    if (heading) heading.replaceWith(head); else thread.before(head);
+  }
+
   function busy(on) {
     askButton.disabled = on;
     stopButton.hidden = !on;
@@ -105,6 +120,7 @@
             view.answer.replaceWith(...holder.childNodes);
             if (window.location.pathname !== payload.conversation_url) {
               window.history.replaceState(null, "", payload.conversation_url);
+              showConversationHead(payload.head_html);
               if (!form.querySelector("input[name=conversation]")) {
                 const hidden = document.createElement("input");
                 hidden.type = "hidden"; hidden.name = "conversation";

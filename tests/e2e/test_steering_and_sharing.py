@@ -87,6 +87,11 @@ def test_a_question_narrowed_to_a_picked_document_cites_only_it_and_the_follow_u
     expect(page).to_have_url(re.compile(r"/c/\d+/$"))
     answer = page.get_by_role("article", name="Answer").last
     expect(answer.locator("[data-filter-note]")).to_contain_text("Asked within 1 document")
+    # The streamed first answer brings its conversation's controls without a reload.
+    expect(page.get_by_role("heading", name="What may I spend on hotels?")).to_be_visible()
+    page.get_by_text("Share or export").click()
+    page.get_by_role("button", name="Share a read-only link").click()
+    expect(page.get_by_label("Read-only link")).to_have_value(re.compile(r"/shared/"))
     titles = answer.locator("ol.sources > li > a:first-child").all_inner_texts()
     assert titles and set(titles) == {"travel-and-expenses.md"}
     more = answer.locator(".more-context .context-list > li > a").all_text_contents()

@@ -314,6 +314,7 @@ def unstored_answer_events(
         return None
     metadata = finish_metadata(
         metadata,
+        user=user,
         retrieval=retrieval,
         history=history,
         started=started,

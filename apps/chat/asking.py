@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from apps.knowledge.models import AskingProfile, KnowledgeBase, asking_profile
+from apps.knowledge.models import AskingProfile, Document, KnowledgeBase, asking_profile
 from apps.search.filters import DocumentFilter
 from apps.search.retrieval import Passage, RetrievalResult, retrieve
 
@@ -38,6 +38,7 @@ def retrieve_for(
 def finish_metadata(
     metadata: dict[str, Any],
     *,
+    user: User,
     retrieval: RetrievalResult,
     history: Sequence[dict[str, str]],
     started: float,
@@ -54,8 +55,25 @@ def finish_metadata(
     if reworded:
         metadata["search_query"] = reworded
     if not document_filter.is_empty:
-        metadata["filter"] = document_filter.as_json()
+        metadata["filter"] = {
+            **document_filter.as_json(),
+            "document_titles": filter_titles(user, document_filter),
+        }
     return metadata
+
+
+def filter_titles(user: User, document_filter: DocumentFilter) -> list[str]:
+    """The titles of the readable documents a question was narrowed to (what its note says)."""
+    if not document_filter.document_ids:
+        return []
+    return list(
+        Document.objects.filter(
+            pk__in=document_filter.document_ids,
+            knowledge_base__in=KnowledgeBase.objects.readable_by(user),
+        )
+        .order_by("title", "pk")
+        .values_list("title", flat=True)
+    )
 
 
 def passage_json(passage: Passage) -> dict[str, Any]:

@@ -72,6 +72,10 @@ def open_shared(
         return None
     withhold_unreadable_sources(user, messages)
     withhold_questions_of_withheld_answers(messages)
+    for message in messages:  # the owner's filter may name documents the viewer may not read
+        narrowed = (message.metadata or {}).get("filter")
+        if isinstance(narrowed, dict) and narrowed.get("document_titles"):
+            message.metadata = {**message.metadata, "filter": {**narrowed, "document_titles": []}}
     withheld = sum(1 for m in messages if (m.metadata or {}).get("withheld"))
     return SharedConversation(conversation=conversation, messages=messages, withheld=withheld)
 

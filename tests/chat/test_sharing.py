@@ -162,3 +162,15 @@ def test_a_shared_export_withholds_what_the_page_withholds(
     assert "Every 36 months.[^1]" in text and WITHHELD in text
     assert "May" not in text and "board" not in text.lower().replace("knowledge bases", "")
     assert "[^2]" not in text
+
+
+def test_a_shared_filter_note_names_no_document_only_how_many(alice, bob, shared_base) -> None:
+    conversation = Conversation.objects.create(user=alice, title="Narrowed")
+    _exchange(conversation, shared_base, "How often?", "Every 36 months.")
+    answer = conversation.messages.get(role="assistant")
+    answer.metadata = {"filter": {"documents": [1, 2], "document_titles": ["Secret plan.pdf", "b"]}}
+    answer.save()
+    owner_page = _client(alice).get(f"/c/{conversation.pk}/").content.decode()
+    assert "Asked within Secret plan.pdf, b" in owner_page
+    shared = _client(bob).get(_shared_path(_client(alice), conversation)).content.decode()
+    assert "Secret plan.pdf" not in shared and "Asked within 2 documents" in shared

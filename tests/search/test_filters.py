@@ -88,7 +88,8 @@ def test_asking_about_one_document_cites_only_it_and_says_so(client, demo_world)
     assert {c["document_id"] for c in answer.citations} <= {travel.pk} and answer.citations
     assert {p["document_id"] for p in answer.retrieved} == {travel.pk}
     assert answer.metadata["filter"]["documents"] == [travel.pk]
-    assert "Asked within 1 document" in html
+    assert answer.metadata["filter"]["document_titles"] == ["travel-and-expenses.md"]
+    assert "Asked within travel-and-expenses.md" in html
 
 
 def test_the_streamed_answer_honours_the_filter(client, demo_world) -> None:

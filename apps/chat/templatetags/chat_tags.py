@@ -69,7 +69,12 @@ def filter_summary(stored: dict[str, Any] | None) -> str:
     stored = stored or {}
     parts = []
     documents = len(stored.get("documents") or [])
-    if documents:
+    titles = [str(t) for t in stored.get("document_titles") or []]
+    if titles and len(titles) <= 3:
+        parts.append(", ".join(titles))
+    elif titles:
+        parts.append(f"{', '.join(titles[:2])} and {len(titles) - 2} more documents")
+    elif documents:
         parts.append(f"{documents} document{'s' if documents != 1 else ''}")
     labels = [FILE_TYPES[t][0] for t in stored.get("file_types") or [] if t in FILE_TYPES]
     if labels:

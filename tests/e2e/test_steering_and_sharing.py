@@ -86,7 +86,9 @@ def test_a_question_narrowed_to_a_picked_document_cites_only_it_and_the_follow_u
     page.get_by_role("button", name="Ask", exact=True).click()
     expect(page).to_have_url(re.compile(r"/c/\d+/$"))
     answer = page.get_by_role("article", name="Answer").last
-    expect(answer.locator("[data-filter-note]")).to_contain_text("Asked within travel-and-expenses.md")
+    expect(answer.locator("[data-filter-note]")).to_contain_text(
+        "Asked within travel-and-expenses.md"
+    )
     # The streamed first answer brings its conversation's controls without a reload.
     expect(page.get_by_role("heading", name="What may I spend on hotels?")).to_be_visible()
     page.get_by_text("Share or export").click()

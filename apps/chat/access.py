@@ -37,13 +37,24 @@ def withhold_unreadable_sources(
         ).values_list("pk", "knowledge_base_id", "knowledge_base__readers_may_download")
     )
     readable = {pk for pk, _, _ in rows}
+    tainted: set[int] = set()  # conversations with a withheld answer so far
     for message in messages:
-        if used[message.pk] - readable:
-            message.content = WITHHELD
-            message.citations = []
-            message.retrieved = []
-            message.metadata = {**(message.metadata or {}), "withheld": True}
+        if message.role != Message.Role.ASSISTANT:
+            continue
+        # A later answer had the withheld one in its history and may repeat it.
+        if used[message.pk] - readable or message.conversation_id in tainted:
+            tainted.add(message.conversation_id)
+            _withhold(message)
     _set_no_download(user, messages, rows)
+
+
+def _withhold(message: Message) -> None:
+    """Nothing of the answer is left: its text, citations, passages, reasoning, reworded
+    search and filter all came from (or name) what the reader may not see."""
+    message.content = WITHHELD
+    message.citations = []
+    message.retrieved = []
+    message.metadata = {"withheld": True}
 
 
 def mark_undownloadable(

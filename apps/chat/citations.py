@@ -175,10 +175,11 @@ def citations_from_markers(
 _MARKERS = Placeholders("\ue000", "\ue001")
 
 
-_LINK_TARGET = re.compile(r"\]\([^)\s]*\)")
+# A Markdown link's "(address)", with balanced parentheses in it and an optional "title".
+_LINK_TARGET = re.compile(r'\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+"[^"]*")?\)')
 
 
-def _after_link_target(content: str, end: int) -> int:
+def after_link_target(content: str, end: int) -> int:
     """A span ending inside a Markdown link's ``(address)`` ends after it instead: a marker
     there would break the address (and be dropped with it)."""
     for target in _LINK_TARGET.finditer(content, max(0, end - 2100)):
@@ -200,7 +201,7 @@ def render_answer(content: str, citations: Sequence[dict[str, Any]], *, prefix: 
     for citation in citations:
         number = int(citation["number"])
         by_number.setdefault(number, citation)
-        numbers = by_end.setdefault(_after_link_target(content, int(citation["end"])), [])
+        numbers = by_end.setdefault(after_link_target(content, int(citation["end"])), [])
         if number not in numbers:
             numbers.append(number)
     pieces: list[str] = []

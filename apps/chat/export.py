@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.chat.citations import after_link_target
 from apps.chat.models import Conversation, Message
 from apps.knowledge.links import location_label, passage_path
 
@@ -25,11 +26,12 @@ def conversation_markdown(
     messages: Sequence[Message],
     *,
     absolute: Callable[[str], str],
+    title: str | None = None,
 ) -> str:
     """``# title``, then each question and answer; footnotes numbered across the
     conversation (``[^3]``) so two answers' "source 1" stay apart. ``absolute`` turns a
     path into a full URL (``request.build_absolute_uri``)."""
-    lines = [f"# {_one_line(conversation.title)}", ""]
+    lines = [f"# {_one_line(title or conversation.title)}", ""]
     lines.append(f"Exported {timezone.localtime():%Y-%m-%d %H:%M}.")
     notes: list[str] = []
     for message in messages:
@@ -65,7 +67,7 @@ def _with_footnotes(
         number = int(citation["number"])
         label = labels.setdefault(number, first + len(labels))
         sources.setdefault(label, citation)
-        at = max(0, min(int(citation.get("end") or 0), len(content)))
+        at = after_link_target(content, max(0, min(int(citation.get("end") or 0), len(content))))
         if label not in by_end.setdefault(at, []):
             by_end[at].append(label)
     pieces: list[str] = []

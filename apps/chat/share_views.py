@@ -27,11 +27,17 @@ def _shared(token: str) -> Conversation:
 
 
 def _markdown_response(
-    request: HttpRequest, conversation: Conversation, chat_messages: list[Message]
+    request: HttpRequest,
+    conversation: Conversation,
+    chat_messages: list[Message],
+    title: str | None = None,
 ) -> HttpResponse:
-    text = conversation_markdown(conversation, chat_messages, absolute=request.build_absolute_uri)
+    text = conversation_markdown(
+        conversation, chat_messages, absolute=request.build_absolute_uri, title=title
+    )
+    name = export_filename(conversation) if title is None else "shared-conversation.md"
     response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(conversation)}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -85,4 +91,4 @@ def shared_export_view(request: HttpRequest, token: str) -> HttpResponse:
     shared = open_shared(request.user, conversation)
     if shared is None:
         return render(request, "chat/share_refused.html", status=403)
-    return _markdown_response(request, conversation, shared.messages)
+    return _markdown_response(request, conversation, shared.messages, title=shared.title)

@@ -19,6 +19,7 @@ from apps.chat.models import Conversation, Message
 from apps.knowledge.models import Document, KnowledgeBase
 
 WITHHELD_QUESTION = "This question is withheld with its answer."
+NEUTRAL_TITLE = "Shared conversation"
 TOKEN_BYTES = 24  # 32 URL-safe characters
 
 
@@ -60,6 +61,14 @@ class SharedConversation:
     conversation: Conversation
     messages: list[Message]
     withheld: int  # answers withheld from this viewer
+
+    @property
+    def title(self) -> str:
+        """The conversation's title is its first question: withheld with it."""
+        first = next((m for m in self.messages if m.role == Message.Role.USER), None)
+        if first is not None and first.content == WITHHELD_QUESTION:
+            return NEUTRAL_TITLE
+        return self.conversation.title
 
 
 def open_shared(

@@ -85,6 +85,8 @@ def transcriptions(request: HttpRequest) -> HttpResponseBase:
         )
     except (av.FFmpegError, ValueError) as exc:
         return error_response(400, f"The file could not be decoded as audio: {str(exc)[:200]}")
+    except IndexError:  # faster-whisper's decoder on a container without an audio stream
+        return error_response(400, "The file could not be decoded as audio: it has no audio track.")
     if response_format == "text":
         return HttpResponse(result.text + "\n", content_type="text/plain; charset=utf-8")
     if response_format == "verbose_json":

@@ -94,8 +94,11 @@ def _transcribe_once(
 
 def stitch(parts: Sequence[tuple[float, float, Transcription]]) -> Transcription:
     """``(offset, seconds, transcript)`` per piece, in order → one transcript on the
-    recording's clock. Where two pieces overlap, the earlier keeps what starts before the
-    middle of the overlap and the later what starts from there."""
+    recording's clock. Where two pieces overlap, each segment (and word) goes by its own
+    middle: the earlier piece keeps those centred before the middle of the overlap, the
+    later one those centred from there. A segment running across the seam is kept whole
+    from the piece that holds most of it; the price is a few words said twice, never a
+    sentence lost (a cut by start time alone dropped the rest of a sentence)."""
     cuts = [
         (offset_next + offset + seconds) / 2
         for (offset, seconds, _), (offset_next, _, _) in zip(parts, parts[1:], strict=False)
@@ -105,8 +108,8 @@ def stitch(parts: Sequence[tuple[float, float, Transcription]]) -> Transcription
     words: list[TranscriptionWord] = []
     for (offset, _, part), (low, high) in zip(parts, bounds, strict=True):
         shifted = part.shifted(offset)
-        segments += [s for s in shifted.segments if low <= s.start < high]
-        words += [w for w in shifted.words if low <= w.start < high]
+        segments += [s for s in shifted.segments if low <= (s.start + s.end) / 2 < high]
+        words += [w for w in shifted.words if low <= (w.start + w.end) / 2 < high]
     for number, segment in enumerate(segments):
         segment.id = number
     return Transcription(

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db.models.functions import Length
 
 from apps.knowledge.cleaning import clean_text
 from apps.knowledge.models import Document, KnowledgeBase
@@ -27,9 +28,10 @@ def documents_titled(user: AbstractBaseUser | AnonymousUser, query: str) -> list
     )
     for word in words:
         documents = documents.filter(title__icontains=word)
-    rows = documents.values("pk", "title", "knowledge_base__name").order_by("title", "pk")
-    ranked = sorted(rows[: MAX_SUGGESTIONS * 5], key=lambda r: (len(r["title"]), r["title"]))
+    rows = documents.values("pk", "title", "knowledge_base__name").order_by(
+        Length("title"), "title", "pk"
+    )
     return [
         {"id": r["pk"], "title": r["title"], "knowledge_base": r["knowledge_base__name"]}
-        for r in ranked[:MAX_SUGGESTIONS]
+        for r in rows[:MAX_SUGGESTIONS]
     ]

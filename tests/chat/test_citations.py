@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from apps.chat.citations import (
     MARKER,
     citations_from_markers,
@@ -186,3 +188,20 @@ def test_a_marker_whose_span_ends_inside_a_link_address_goes_after_the_link() ->
     assert f'href="{url}"' in html and html.count("cite-marker") == 1
     assert html.index("the guide</a>") < html.index("cite-marker")
     assert "\ue000" not in html and "%EE%80%80" not in html.upper()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "See [Foo](https://en.wikipedia.org/wiki/Foo_(bar)) now.",
+        'See [Foo](https://ex.com/a "The title") now.',
+    ],
+)
+def test_a_marker_inside_an_address_with_parentheses_or_a_title_goes_after_the_link(
+    content: str,
+) -> None:
+    inside = content.index("/a") if "/a" in content else content.index("(bar")
+    citation = {"number": 1, "start": 0, "end": inside + 2, "chunk_id": 3, "document_id": 4,
+                "title": "guide.md", "url": ""}  # fmt: skip
+    html = str(render_answer(content, [citation], prefix="cite-9"))
+    assert html.count("cite-marker") == 1 and html.index("Foo</a>") < html.index("cite-marker")

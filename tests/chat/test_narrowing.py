@@ -110,3 +110,12 @@ def test_readers_see_no_download_links_where_downloads_are_closed_editors_do(
         file_url
         in _client(bob).get(f"/c/{_file_cited_conversation(bob, document).pk}/").content.decode()
     )
+
+
+def test_the_exact_title_comes_first_even_among_many_longer_matches(alice) -> None:
+    base = KnowledgeBase.objects.create(name="Plans", owner=alice)
+    for n in range(60):
+        Document.objects.create(knowledge_base=base, title=f"A plan number {n:02}", status="ready")
+    Document.objects.create(knowledge_base=base, title="Plan", status="ready")
+    titles = _titles(_client(alice), "plan")
+    assert titles[0] == "Plan" and len(titles) == 10

@@ -174,3 +174,33 @@ def test_a_shared_filter_note_names_no_document_only_how_many(alice, bob, shared
     assert "Asked within Secret plan.pdf, b" in owner_page
     shared = _client(bob).get(_shared_path(_client(alice), conversation)).content.decode()
     assert "Secret plan.pdf" not in shared and "Asked within 2 documents" in shared
+
+
+def test_answers_after_a_withheld_one_are_withheld_too_and_so_is_the_title(
+    alice, bob, shared_base, private_base
+) -> None:
+    """A follow-up had the withheld answer in its history and may repeat it; the title is
+    the first question; the reasoning and the reworded search of a withheld answer go too."""
+    conversation = Conversation.objects.create(user=alice, title="What did the board decide?")
+    _exchange(conversation, private_base, "What did the board decide?", "To merge in May.")
+    _exchange(conversation, shared_base, "Put that in a table", "| merge | May |")
+    first = conversation.messages.filter(role="assistant").first()
+    first.metadata = {"reasoning": "The minutes say merge in May.", "search_query": "board merger"}
+    first.save()
+    path = _shared_path(_client(alice), conversation)
+    html = _client(bob).get(path).content.decode()
+    assert "May" not in html and "merge" not in html.lower() and "board" not in html.lower()
+    assert "Shared conversation" in html and 'data-withheld-count="2"' in html
+    text = _client(bob).get(f"{path}export.md").content.decode()
+    assert text.startswith("# Shared conversation\n") and "May" not in text
+
+
+def test_the_export_puts_a_footnote_after_a_link_not_inside_its_address(alice, shared_base) -> None:
+    conversation = Conversation.objects.create(user=alice, title="Links")
+    content = "See [the guide](https://ex.com/guide) for details."
+    _exchange(conversation, shared_base, "Where?", content)
+    answer = conversation.messages.get(role="assistant")
+    answer.citations = [{**answer.citations[0], "end": content.index("guide)") + 2}]
+    answer.save()
+    text = _client(alice).get(f"/c/{conversation.pk}/export.md").content.decode()
+    assert "[the guide](https://ex.com/guide)[^1] for details." in text

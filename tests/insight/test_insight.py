@@ -272,8 +272,15 @@ def test_answers_stored_before_the_change_count_for_their_conversations_bases(
     conversation.knowledge_bases.add(knowledge_base)
     question = Message.objects.create(conversation=conversation, role="user", content="Old?")
     answer = Message.objects.create(conversation=conversation, role="assistant", content="Yes.")
+    other = KnowledgeBase.objects.create(name="Other", owner=alice)
+    elsewhere = Document.objects.create(knowledge_base=other, title="other.md")
+    follow_up = Message.objects.create(
+        conversation=conversation, role="assistant", content="From the other base.",
+        retrieved=[{"chunk_id": 1, "document_id": elsewhere.pk}],
+    )  # fmt: skip
     migration.backfill(apps, None)
-    answer.refresh_from_db()
-    question.refresh_from_db()
+    for message in (answer, question, follow_up):
+        message.refresh_from_db()
     assert answer.knowledge_base_ids == [knowledge_base.pk] and question.knowledge_base_ids == []
+    assert follow_up.knowledge_base_ids == [other.pk]  # asked of another base than the first
     assert activity([knowledge_base.pk], days=7).answers == 1

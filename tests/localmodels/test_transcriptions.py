@@ -109,3 +109,29 @@ def test_an_undecodable_file_is_a_clear_client_error_not_a_retry(app_server_url)
     with pytest.raises(ModelApiError) as caught:
         transcribe(b"\x00" * 4000, "broken.mp3")
     assert caught.value.status == 400 and "decoded" in str(caught.value)
+
+
+def test_a_video_without_an_audio_track_is_a_clear_400(client) -> None:
+    import io
+
+    import av
+    import numpy as np
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="matroska") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height = 64, 48
+        for _ in range(10):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    upload = SimpleUploadedFile("silent.mkv", buffer.getvalue())
+    response = client.post(
+        "/local/v1/audio/transcriptions",
+        {"model": "whisper-tiny.en", "file": upload},
+        REMOTE_ADDR="127.0.0.1",
+    )
+    assert response.status_code == 400 and "audio" in response.json()["error"]["message"]

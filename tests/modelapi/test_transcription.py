@@ -166,3 +166,19 @@ def test_a_413_on_bytes_that_are_not_audio_says_so(groq) -> None:
     with pytest.raises(ValueError, match="decoded|audio"):
         transcribe(b"\x00" * 5000, "broken.mp3", endpoint=endpoint)
     assert json.dumps(fake.requests[0]["headers"]).count("multipart/form-data") == 1
+
+
+def test_a_sentence_across_a_seam_is_kept_whole_not_cut_at_its_start() -> None:
+    from apps.modelapi.transcription import Transcription, stitch
+
+    def part(*segments: tuple[float, float, str]) -> Transcription:
+        return Transcription.model_validate(
+            {"text": "", "segments": [{"start": a, "end": b, "text": t} for a, b, t in segments]}
+        )
+
+    # Piece A covers 0–600 s, piece B starts at 595 s (5 s of overlap; the seam at 597.5 s).
+    a = part((580.0, 593.0, " Last item."), (593.0, 600.0, " and then we decided to"))
+    b = part((0.0, 9.0, " then we decided to move the launch to May."), (9.5, 12.0, " Next."))
+    result = stitch([(0.0, 600.0, a), (595.0, 20.0, b)])
+    assert "move the launch to May" in result.text and result.text.endswith("Next.")
+    assert [s.start for s in result.segments] == [580.0, 593.0, 595.0, 604.5]

@@ -5,24 +5,39 @@ import django.contrib.postgres.indexes
 from django.db import migrations, models
 
 
+def _document_ids(message):
+    items = [*(message.citations or []), *(message.retrieved or [])]
+    return {int(i["document_id"]) for i in items if isinstance(i, dict) and i.get("document_id")}
+
+
 def backfill(apps, schema_editor):
-    """Answers stored before this change: the bases of their conversation."""
+    """Answers stored before this change: the bases of the documents they cited or
+    retrieved (a follow-up may have asked other bases than the conversation's first
+    question), else the bases of their conversation."""
     Conversation = apps.get_model("chat", "Conversation")
+    Document = apps.get_model("knowledge", "Document")
     Message = apps.get_model("chat", "Message")
     for conversation in Conversation.objects.prefetch_related("knowledge_bases").iterator(
         chunk_size=500
     ):
-        ids = sorted(kb.pk for kb in conversation.knowledge_bases.all())
-        if ids:
-            Message.objects.filter(conversation=conversation, role="assistant").update(
-                knowledge_base_ids=ids
-            )
+        asked = sorted(kb.pk for kb in conversation.knowledge_bases.all())
+        answers = list(Message.objects.filter(conversation=conversation, role="assistant"))
+        used = {a.pk: _document_ids(a) for a in answers}
+        base_of = dict(
+            Document.objects.filter(pk__in=set().union(*used.values()) if used else set())
+            .values_list("pk", "knowledge_base_id")
+        )
+        for answer in answers:
+            bases = sorted({base_of[d] for d in used[answer.pk] if d in base_of}) or asked
+            if bases:
+                Message.objects.filter(pk=answer.pk).update(knowledge_base_ids=bases)
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('chat', '0003_conversation_share_link'),
+        ('knowledge', '0010_knowledge_base_settings_and_editors'),
     ]
 
     operations = [

@@ -66,11 +66,11 @@ class GapGroup:
 
 
 def _unanswered() -> Q:
+    """The module docstring's four reasons; the queryset carries the ``negative`` annotation."""
     weak = Q(metadata__reranked=True) & ~Q(
         retrieved__0__score__gte=float(settings.INSIGHT_WEAK_RERANK_SCORE)
     )
-    negative = Exists(Feedback.objects.filter(message=OuterRef("pk"), rating=-1))
-    return Q(retrieved=[]) | Q(citations=[]) | weak | Q(negative)
+    return Q(retrieved=[]) | Q(citations=[]) | weak | Q(negative=True)
 
 
 def question_text(conversation: str = "conversation", answer: str = "pk") -> Subquery:
@@ -90,8 +90,8 @@ def _reasons(answer: Message) -> list[str]:
     retrieved = answer.retrieved or []
     if not retrieved:
         reasons.append("nothing_retrieved")
-    elif (answer.metadata or {}).get("reranked") and not any(
-        float(p.get("score") or 0) >= settings.INSIGHT_WEAK_RERANK_SCORE for p in retrieved[:1]
+    elif (answer.metadata or {}).get("reranked") and (
+        float(retrieved[0].get("score") or 0) < settings.INSIGHT_WEAK_RERANK_SCORE
     ):
         reasons.append("weak_retrieval")
     if not answer.citations:
@@ -103,11 +103,12 @@ def _reasons(answer: Message) -> list[str]:
 
 def find_gaps(base_ids: list[int], since: datetime) -> list[Gap]:
     """The newest ``MAX_GAPS`` unanswered answers with their questions: one query."""
-    negative = Exists(Feedback.objects.filter(message=OuterRef("pk"), rating=-1))
+    negative = Exists(Feedback.objects.filter(message=OuterRef("pk"), rating=Feedback.Rating.DOWN))
     answers = (
         answers_of(base_ids, since)
+        .annotate(negative=negative)
         .filter(_unanswered())
-        .annotate(question=question_text(), negative=negative)
+        .annotate(question=question_text())
         .only("pk", "created_at", "retrieved", "citations", "metadata", "knowledge_base_ids")
         .order_by("-created_at", "-pk")[:MAX_GAPS]
     )

@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
-def _validate(model: type[M], payload: object, path: str) -> M:
+def validate_response(model: type[M], payload: object, path: str) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -86,7 +86,7 @@ def _embed_batch(endpoint: Endpoint, batch: list[str]) -> list[list[float]]:
         "embeddings",
         {"model": endpoint.model, "input": batch, "encoding_format": "base64"},
     )
-    parsed = _validate(EmbeddingsResponse, payload, "embeddings")
+    parsed = validate_response(EmbeddingsResponse, payload, "embeddings")
     if len(parsed.data) != len(batch):
         raise ModelApiError(
             f"asked for {len(batch)} embeddings, got {len(parsed.data)}",
@@ -149,7 +149,7 @@ def chat_completion(
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    completion = _validate(
+    completion = validate_response(
         ChatCompletion, request_json(endpoint, "POST", "chat/completions", body), "chat/completions"
     )
     if not completion.choices:

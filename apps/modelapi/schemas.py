@@ -169,3 +169,48 @@ class ChatDocument(BaseModel):
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump()
+
+
+# --- /audio/transcriptions (verbose_json) ---
+
+
+class TranscriptionWord(_Lenient):
+    word: str
+    start: float
+    end: float
+
+
+class TranscriptionSegment(_Lenient):
+    id: int = 0
+    seek: int = 0
+    start: float
+    end: float
+    text: str
+    tokens: list[int] = Field(default_factory=list)
+    temperature: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+class Transcription(_Lenient):
+    text: str
+    language: str | None = None
+    duration: float | None = None
+    segments: list[TranscriptionSegment] = Field(default_factory=list)
+    words: list[TranscriptionWord] = Field(default_factory=list)
+
+    def shifted(self, seconds: float) -> Transcription:
+        """The same transcript on a clock ``seconds`` later (a piece of a longer recording)."""
+        return self.model_copy(
+            update={
+                "segments": [
+                    s.model_copy(update={"start": s.start + seconds, "end": s.end + seconds})
+                    for s in self.segments
+                ],
+                "words": [
+                    w.model_copy(update={"start": w.start + seconds, "end": w.end + seconds})
+                    for w in self.words
+                ],
+            }
+        )

@@ -12,63 +12,17 @@ import mimetypes
 from collections.abc import Sequence
 
 from django.conf import settings
-from pydantic import BaseModel, ConfigDict, Field
 
 from apps.modelapi.audio import cut, decode_mono
-from apps.modelapi.client import _validate, is_request_too_large
+from apps.modelapi.client import is_request_too_large, validate_response
 from apps.modelapi.errors import ModelApiError
+from apps.modelapi.schemas import Transcription, TranscriptionSegment, TranscriptionWord
 from apps.modelapi.transport import Endpoint, Multipart, request_json, transcription_endpoint
 
 logger = logging.getLogger(__name__)
 
 PATH = "audio/transcriptions"
 MIN_PIECE_SECONDS = 30.0
-
-
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class TranscriptionWord(_Lenient):
-    word: str
-    start: float
-    end: float
-
-
-class TranscriptionSegment(_Lenient):
-    id: int = 0
-    seek: int = 0
-    start: float
-    end: float
-    text: str
-    tokens: list[int] = Field(default_factory=list)
-    temperature: float = 0.0
-    avg_logprob: float = 0.0
-    compression_ratio: float = 0.0
-    no_speech_prob: float = 0.0
-
-
-class Transcription(_Lenient):
-    text: str
-    language: str | None = None
-    duration: float | None = None
-    segments: list[TranscriptionSegment] = Field(default_factory=list)
-    words: list[TranscriptionWord] = Field(default_factory=list)
-
-    def shifted(self, seconds: float) -> Transcription:
-        """The same transcript on a clock ``seconds`` later (a piece of a longer recording)."""
-        return self.model_copy(
-            update={
-                "segments": [
-                    s.model_copy(update={"start": s.start + seconds, "end": s.end + seconds})
-                    for s in self.segments
-                ],
-                "words": [
-                    w.model_copy(update={"start": w.start + seconds, "end": w.end + seconds})
-                    for w in self.words
-                ],
-            }
-        )
 
 
 def _content_type(filename: str) -> str:
@@ -89,7 +43,7 @@ def _transcribe_once(
     if prompt:
         fields["prompt"] = prompt[:800]
     body = Multipart(fields=fields, files={"file": (filename, data, _content_type(filename))})
-    return _validate(Transcription, request_json(endpoint, "POST", PATH, body), PATH)
+    return validate_response(Transcription, request_json(endpoint, "POST", PATH, body), PATH)
 
 
 def stitch(parts: Sequence[tuple[float, float, Transcription]]) -> Transcription:

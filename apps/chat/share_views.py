@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -13,11 +12,7 @@ from apps.chat.access import withhold_unreadable_sources
 from apps.chat.export import conversation_markdown, export_filename
 from apps.chat.models import Conversation, Message
 from apps.chat.sharing import is_share_token, open_shared, start_sharing, stop_sharing
-
-
-def _own(request: HttpRequest, pk: int) -> Conversation:
-    assert isinstance(request.user, User)
-    return get_object_or_404(Conversation, pk=pk, user=request.user)
+from apps.chat.views import own_conversation
 
 
 def _shared(token: str) -> Conversation:
@@ -44,7 +39,7 @@ def _markdown_response(
 @login_required
 @require_POST
 def share_view(request: HttpRequest, pk: int) -> HttpResponse:
-    conversation = _own(request, pk)
+    conversation = own_conversation(request, pk)
     start_sharing(conversation)
     messages.success(
         request,
@@ -57,14 +52,14 @@ def share_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def unshare_view(request: HttpRequest, pk: int) -> HttpResponse:
-    stop_sharing(_own(request, pk))
+    stop_sharing(own_conversation(request, pk))
     messages.success(request, "The link no longer opens this conversation.")
     return redirect("chat:conversation", pk=pk)
 
 
 @login_required
 def export_view(request: HttpRequest, pk: int) -> HttpResponse:
-    conversation = _own(request, pk)
+    conversation = own_conversation(request, pk)
     chat_messages = list(conversation.messages.all())
     withhold_unreadable_sources(request.user, chat_messages)
     return _markdown_response(request, conversation, chat_messages)

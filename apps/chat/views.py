@@ -33,6 +33,11 @@ def _signed_in_user(request: HttpRequest) -> User:
     return request.user
 
 
+def own_conversation(request: HttpRequest, pk: int) -> Conversation:
+    """The signed-in user's conversation ``pk``; anyone else's is not found."""
+    return get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
+
+
 def attach_own_feedback(user: User, chat_messages: list[Message]) -> None:
     """Each answer's ``my_feedback``: the user's own rating and comment, if any."""
     given = {
@@ -163,7 +168,7 @@ def share_url(request: HttpRequest, conversation: Conversation) -> str:
 
 @login_required
 def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
+    conversation = own_conversation(request, pk)
     knowledge_bases = KnowledgeBase.objects.readable_by(request.user)
     chat_messages = list(conversation.messages.all())
     form = AskForm(
@@ -203,7 +208,7 @@ def conversation_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def conversation_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
+    conversation = own_conversation(request, pk)
     form = RenameForm(request.POST)
     if form.is_valid():
         conversation.title = form.cleaned_data["title"]
@@ -216,7 +221,7 @@ def conversation_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def conversation_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, pk=pk, user=_signed_in_user(request))
+    conversation = own_conversation(request, pk)
     title = conversation.title
     conversation.delete()
     messages.success(request, f"Deleted the conversation “{title}”.")

@@ -44,3 +44,21 @@ _WHISPER = "whisper-tiny.en" if USING_LOCAL_PROVIDER else "whisper-large-v3-turb
 TRANSCRIPTION_MODEL = env_str("TRANSCRIPTION_MODEL", _WHISPER)
 TRANSCRIPTION_PIECE_SECONDS = env_int("TRANSCRIPTION_PIECE_SECONDS", 600)
 TRANSCRIPTION_OVERLAP_SECONDS = env_int("TRANSCRIPTION_OVERLAP_SECONDS", 5)
+# The language spoken, as an ISO-639-1 code ("en"); empty lets the server detect it.
+TRANSCRIPTION_LANGUAGE = env_str("TRANSCRIPTION_LANGUAGE", "")
+# Segments that failed (Whisper's own limits: average log-probability under -1, or text
+# repeating itself, compression ratio over 2.4) or that are silence (no-speech probability
+# over 0.6 with a low log-probability, or over 0.9 alone: tiny.en hears " you" in silence)
+# are dropped; a recording with nothing else fails with that reason.
+TRANSCRIPTION_MIN_AVG_LOGPROB = env_float("TRANSCRIPTION_MIN_AVG_LOGPROB", -1.0)
+TRANSCRIPTION_MAX_COMPRESSION_RATIO = env_float("TRANSCRIPTION_MAX_COMPRESSION_RATIO", 2.4)
+TRANSCRIPTION_SILENCE_NO_SPEECH_PROB = env_float("TRANSCRIPTION_SILENCE_NO_SPEECH_PROB", 0.6)
+TRANSCRIPTION_SURE_SILENCE_NO_SPEECH_PROB = env_float(
+    "TRANSCRIPTION_SURE_SILENCE_NO_SPEECH_PROB", 0.9
+)
+# Recordings (audio, video) are decoded in the extraction child under their own limits:
+# length (decoded, not declared), upload size, time and memory.
+RECORDING_MAX_SECONDS = env_int("RECORDING_MAX_SECONDS", 4 * 3600)
+RECORDING_MAX_UPLOAD_BYTES = env_int("RECORDING_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+RECORDING_DECODE_TIMEOUT_SECONDS = env_float("RECORDING_DECODE_TIMEOUT_SECONDS", 900.0)
+RECORDING_MEMORY_MB = env_int("RECORDING_MEMORY_MB", 2048)

@@ -57,3 +57,52 @@ def speech(sentences: list[str], *, gap_seconds: float = 1.5, lead_seconds: floa
         writer.setframerate(rate)
         writer.writeframes(audio.tobytes())
     return Speech(buffer.getvalue(), starts, len(audio) / rate)
+
+
+# (container format, audio codec, video codec or None) for the types a team records in.
+CONTAINERS = {
+    "mp3": ("mp3", "libmp3lame", None),
+    "m4a": ("ipod", "aac", None),
+    "ogg": ("ogg", "libopus", None),
+    "webm": ("webm", "libopus", "libvpx"),
+    "mov": ("mov", "aac", "mpeg4"),
+    "mp4": ("mp4", "aac", "mpeg4"),
+}
+
+
+def encoded(wav: bytes, kind: str, *, audio: bool = True) -> bytes:
+    """The WAV re-encoded as ``kind`` (PyAV, FFmpeg's encoders); a video kind gets a black
+    picture track, and ``audio=False`` leaves the sound out (a video without an audio track)."""
+    import av
+
+    container_format, audio_codec, video_codec = CONTAINERS[kind]
+    with wave.open(io.BytesIO(wav)) as reader:
+        rate = reader.getframerate()
+        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+    seconds = len(samples) / rate
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=container_format) as container:
+        picture = None
+        if video_codec:
+            picture = container.add_stream(video_codec, rate=5)
+            picture.width, picture.height, picture.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream(audio_codec, rate=48000 if kind in ("ogg", "webm") else rate)
+        if audio:
+            resampler = av.AudioResampler(format=sound.format.name, layout="mono", rate=sound.rate)
+            frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = rate
+            for piece in resampler.resample(frame):
+                for packet in sound.encode(piece):
+                    container.mux(packet)
+            for packet in sound.encode(None):
+                container.mux(packet)
+        if picture is not None:
+            black = np.zeros((48, 64, 3), dtype=np.uint8)
+            for index in range(int(seconds * 5)):
+                image = av.VideoFrame.from_ndarray(black, format="rgb24")
+                image.pts = index
+                for packet in picture.encode(image):
+                    container.mux(packet)
+            for packet in picture.encode(None):
+                container.mux(packet)
+    return out.getvalue()

@@ -42,6 +42,8 @@ class ChunkDraft:
     heading: str
     token_count: int
     section: str = ""  # the heading path, outermost first: "Guide › Travel › Hotels"
+    start_seconds: float | None = None  # a recording's passage: when it is said
+    end_seconds: float | None = None
 
 
 @dataclass(frozen=True)

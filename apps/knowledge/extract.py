@@ -33,6 +33,7 @@ from apps.knowledge.mailkind import (
     looks_like_email,
     ole_kind,
 )
+from apps.knowledge.mediakind import MEDIA_MIME_TYPES, MEDIA_SUFFIXES, detect_media
 from apps.knowledge.ocr import OcrOptions
 from apps.knowledge.textcodec import decode_text, text_head
 
@@ -58,6 +59,7 @@ DOCUMENT_MIME_TYPES = (
     *office.OFFICE_MIME_TYPES,
     *MAIL_MIME_TYPES,
     *IMAGE_MIME_TYPES,
+    *MEDIA_MIME_TYPES,  # transcribed (transcripts.py), not read by ``extract``
 )
 SUPPORTED_MIME_TYPES = (*DOCUMENT_MIME_TYPES, MIME_ZIP)
 # What the file picker offers; the content decides in the end.
@@ -78,6 +80,7 @@ ACCEPTED_SUFFIXES = (
     *office.OFFICE_SUFFIXES,
     *MAIL_SUFFIXES,
     *IMAGE_SUFFIXES,
+    *MEDIA_SUFFIXES,
 )
 DEFAULT_MAX_EXPANDED_BYTES = 100 * 1024 * 1024
 
@@ -107,6 +110,8 @@ def detect_mime_type(data: bytes, filename: str) -> str:
         return office.MIME_RTF
     if image_type := detect_image(data):
         return image_type  # read through OCR
+    if media_type := detect_media(data):
+        return media_type  # transcribed
     if data.startswith(OLE_MAGIC):
         return ole_kind(data)  # an Outlook message, or refused with the reason
     for magic, description in _BINARY_MAGIC:

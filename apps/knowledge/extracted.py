@@ -20,6 +20,17 @@ class PageSpan:
 
 
 @dataclass(frozen=True)
+class TimeSpan:
+    """A recording's segment: ``[start, end)`` of the transcript, said from ``start_seconds``
+    to ``end_seconds``."""
+
+    start: int
+    end: int
+    start_seconds: float
+    end_seconds: float
+
+
+@dataclass(frozen=True)
 class Extracted:
     """``pages`` numbers spans of the text; ``page_kind`` says what they count (``"page"``
     of a PDF or scan, ``"slide"`` of a presentation), for citations like "slide 3"."""
@@ -28,6 +39,7 @@ class Extracted:
     pages: list[PageSpan] = field(default_factory=list)
     title: str = ""
     page_kind: str = "page"
+    times: list[TimeSpan] = field(default_factory=list)  # a recording's transcript
 
 
 def normalise_text(text: str) -> str:

@@ -30,6 +30,7 @@ from apps.knowledge.extract import (
 from apps.knowledge.fetch import fetch_url
 from apps.knowledge.formats_image import IMAGE_MIME_TYPES
 from apps.knowledge.mailkind import MAIL_MIME_TYPES
+from apps.knowledge.mediakind import MEDIA_MIME_TYPES
 from apps.knowledge.models import (
     VECTOR_DIMENSIONS,
     Chunk,
@@ -41,6 +42,7 @@ from apps.knowledge.models import (
 from apps.knowledge.ocr import OcrOptions
 from apps.knowledge.queue import claim_document, enqueue_indexing
 from apps.knowledge.sandbox import extract_isolated
+from apps.knowledge.transcripts import transcribe_recording, with_times
 from apps.modelapi.client import embeddings_endpoint
 from apps.modelapi.errors import ModelApiError
 
@@ -67,7 +69,8 @@ def retry_delay_seconds(attempt: int) -> float:
 def schedule_retry(document: Document, error: ModelApiError) -> IngestResult:
     """A model-server failure that may pass: queue the document again, or fail it for good."""
     if not error.retryable or document.attempts >= settings.INGEST_MAX_ATTEMPTS:
-        document.mark_failed(f"Embedding failed: {error.user_message} ({error})")
+        doing = "Transcription" if document.stage == Document.Stage.TRANSCRIBING else "Embedding"
+        document.mark_failed(f"{doing} failed: {error.user_message} ({error})")
         return IngestResult("failed")
     delay = retry_delay_seconds(document.attempts)
     document.mark_waiting(f"Will retry in {delay:.0f} s: {error.user_message}")
@@ -139,12 +142,10 @@ def extraction_timeout(mime_type: str) -> float:
     return float(settings.EXTRACT_TIMEOUT_SECONDS)
 
 
-def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
-    """Text with structure (in the isolated child), cut into chunks; a URL takes its title."""
-    if not document.mime_type:
-        document.mime_type = detect_mime_type(data, document.file.name or document.title)
+def extract_text(document: Document, data: bytes) -> Extracted:
+    """Text with structure, read in the isolated child."""
     document.set_progress(Document.Stage.EXTRACTING)
-    extracted: Extracted = extract_isolated(
+    return extract_isolated(
         data,
         document.mime_type,
         timeout=extraction_timeout(document.mime_type),
@@ -154,7 +155,16 @@ def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
             extract_options(), main_content=document.source_kind == Document.SourceKind.URL
         ),
     )
-    extracted = clean_extracted(extracted)  # no control characters are stored (cleaning.py)
+
+
+def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
+    """Text with structure (in the isolated child), cut into chunks; a URL takes its title."""
+    if not document.mime_type:
+        document.mime_type = detect_mime_type(data, document.file.name or document.title)
+    if document.mime_type in MEDIA_MIME_TYPES:
+        extracted = transcribe_recording(document, data)  # segments cleaned one by one
+    else:
+        extracted = clean_extracted(extract_text(document, data))  # no control characters
     drafts = chunk_text(
         extracted,
         target_tokens=settings.CHUNK_TARGET_TOKENS,
@@ -163,9 +173,13 @@ def extract_and_chunk(document: Document, data: bytes) -> list[ChunkDraft]:
     )
     if not drafts:
         raise ExtractionError("No extractable text: the document is empty once read.")
+    drafts = with_times(drafts, extracted.times)
     document.page_kind = extracted.page_kind
     document.content = extracted.text
     document.content_pages = [[p.page, p.start, p.end] for p in extracted.pages]
+    document.content_times = [
+        [t.start, t.end, t.start_seconds, t.end_seconds] for t in extracted.times
+    ]
     from_content = document.mime_type in MAIL_MIME_TYPES  # an e-mail's subject is its title
     if extracted.title and (from_content or document.source_kind == Document.SourceKind.URL):
         document.title = " ".join(extracted.title.split())[:500]
@@ -275,6 +289,8 @@ def store_chunks(
                 char_start=draft.char_start,
                 char_end=draft.char_end,
                 page=draft.page,
+                start_seconds=draft.start_seconds,
+                end_seconds=draft.end_seconds,
                 token_count=draft.token_count,
                 embedding=vector,
             )
@@ -289,6 +305,7 @@ def store_chunks(
         locked.page_kind = document.page_kind
         locked.content = document.content
         locked.content_pages = document.content_pages
+        locked.content_times = document.content_times
         locked.sha256 = sha256
         locked.save(
             update_fields=[
@@ -297,6 +314,7 @@ def store_chunks(
                 "page_kind",
                 "content",
                 "content_pages",
+                "content_times",
                 "sha256",
                 "updated_at",
             ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from apps.knowledge.mediakind import clock
+
 
 def passage_path(document_id: int, chunk_id: int) -> str:
     """The viewer opened at one passage: ``?passage=`` says what to highlight (and, for a
@@ -12,9 +14,18 @@ def passage_path(document_id: int, chunk_id: int) -> str:
     return f"{path}?passage={chunk_id}#chunk-{chunk_id}"
 
 
-def location_label(*, section: str = "", page: int | None = None, page_kind: str = "page") -> str:
-    """ "Travel › Hotels · page 3": the heading path and the page or slide, what is known."""
+def location_label(
+    *,
+    section: str = "",
+    page: int | None = None,
+    page_kind: str = "page",
+    start_seconds: float | None = None,
+) -> str:
+    """ "Travel › Hotels · page 3": the heading path and the page or slide, what is known;
+    "at 12:34" for a passage of a recording."""
     parts = [section] if section else []
     if page:
         parts.append(f"{page_kind or 'page'} {page}")
+    if start_seconds is not None:
+        parts.append(f"at {clock(start_seconds)}")
     return " · ".join(parts)

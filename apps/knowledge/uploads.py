@@ -26,6 +26,7 @@ from apps.knowledge.formats import ArchiveLimits, expand_zip
 from apps.knowledge.mail import MailLimits
 from apps.knowledge.mailkind import MAIL_MIME_TYPES
 from apps.knowledge.mailtext import mail_attachments
+from apps.knowledge.mediakind import MEDIA_MIME_TYPES
 from apps.knowledge.models import Document, KnowledgeBase, sha256_hex
 from apps.knowledge.queue import enqueue_indexing
 
@@ -50,14 +51,20 @@ def validate_upload(*, data: bytes, filename: str) -> str:
     """Check size and content type of an upload; return its MIME type."""
     if not data:
         raise UploadRejected(f"{filename} is empty.")
-    if len(data) > settings.MAX_UPLOAD_BYTES:
-        raise UploadRejected(
-            f"{filename} is {len(data):,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} bytes."
-        )
+    largest = max(settings.MAX_UPLOAD_BYTES, settings.RECORDING_MAX_UPLOAD_BYTES)
+    if len(data) > largest:
+        raise UploadRejected(f"{filename} is {len(data):,} bytes; the limit is {largest:,} bytes.")
     try:
         mime_type = detect_mime_type(data, filename)
     except ExtractionError as exc:
         raise UploadRejected(f"{filename}: {exc}") from exc
+    limit = (
+        settings.RECORDING_MAX_UPLOAD_BYTES
+        if mime_type in MEDIA_MIME_TYPES
+        else settings.MAX_UPLOAD_BYTES
+    )
+    if len(data) > limit:
+        raise UploadRejected(f"{filename} is {len(data):,} bytes; the limit is {limit:,} bytes.")
     if mime_type not in SUPPORTED_MIME_TYPES:
         raise UploadRejected(f"{filename}: unsupported type {mime_type}.")
     return mime_type

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -17,6 +17,7 @@ from apps.knowledge.extract import ACCEPTED_SUFFIXES
 from apps.knowledge.forms import NewKnowledgeBaseForm, SettingsForm, SharingForm
 from apps.knowledge.models import Document, KnowledgeBase
 from apps.knowledge.queue import enqueue_relexing, request_reindex
+from apps.knowledge.ranged import ranged_file_response
 from apps.knowledge.uploads import UploadOutcome, add_batch, delete_document
 
 
@@ -152,11 +153,13 @@ def document_file(request: HttpRequest, pk: int) -> HttpResponseBase:
             status=403,
         )
     inline = document.is_pdf
-    response = FileResponse(
+    response = ranged_file_response(
+        request,
         document.file.open("rb"),
-        as_attachment=not inline,
-        filename=" ".join(document.title.rsplit("/", 1)[-1].split()) or "document",
+        size=document.file.size,
         content_type="application/pdf" if inline else "application/octet-stream",
+        filename=" ".join(document.title.rsplit("/", 1)[-1].split()) or "document",
+        as_attachment=not inline,
     )
     response["X-Content-Type-Options"] = "nosniff"
     if not inline:
@@ -167,6 +170,8 @@ def document_file(request: HttpRequest, pk: int) -> HttpResponseBase:
 def upload_limits() -> dict[str, Any]:
     return {
         "max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024),
+        "recording_mb": settings.RECORDING_MAX_UPLOAD_BYTES // (1024 * 1024),
+        "recording_hours": round(settings.RECORDING_MAX_SECONDS / 3600, 1),
         "max_files": settings.MAX_FILES_PER_UPLOAD,
         "max_urls": settings.MAX_URLS_PER_UPLOAD,
         "archive_members": settings.ARCHIVE_MAX_MEMBERS,
@@ -294,6 +299,7 @@ def document_status(document: Document) -> dict[str, Any]:
         "status": document.status,
         "status_label": document.get_status_display(),
         "stage": document.get_stage_display() if document.stage else "",
+        "note": document.progress_note,
         "percent": document.progress_percent,
         "done": document.progress_done,
         "total": document.progress_total,

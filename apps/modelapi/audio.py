@@ -8,7 +8,7 @@ megabyte a minute of speech).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
@@ -24,7 +24,7 @@ class AudioError(ValueError):
 class Piece:
     offset: float  # seconds from the start of the recording
     seconds: float  # its length
-    data: bytes  # FLAC
+    data: bytes = field(repr=False)  # FLAC
 
 
 def decode_mono(data: bytes) -> np.ndarray:

@@ -51,8 +51,9 @@ def stitch(parts: Sequence[tuple[float, float, Transcription]]) -> Transcription
     recording's clock. Where two pieces overlap, each segment (and word) goes by its own
     middle: the earlier piece keeps those centred before the middle of the overlap, the
     later one those centred from there. A segment running across the seam is kept whole
-    from the piece that holds most of it; the price is a few words said twice, never a
-    sentence lost (a cut by start time alone dropped the rest of a sentence)."""
+    from the piece that holds most of it, and when both pieces kept their own hearing of
+    it, only the fuller one stays; a cut by start time alone dropped the rest of a
+    sentence."""
     cuts = [
         (offset_next + offset + seconds) / 2
         for (offset, seconds, _), (offset_next, _, _) in zip(parts, parts[1:], strict=False)
@@ -62,7 +63,8 @@ def stitch(parts: Sequence[tuple[float, float, Transcription]]) -> Transcription
     words: list[TranscriptionWord] = []
     for (offset, _, part), (low, high) in zip(parts, bounds, strict=True):
         shifted = part.shifted(offset)
-        segments += [s for s in shifted.segments if low <= (s.start + s.end) / 2 < high]
+        kept = [s for s in shifted.segments if low <= (s.start + s.end) / 2 < high]
+        segments = _without_repeats(segments, kept)
         words += [w for w in shifted.words if low <= (w.start + w.end) / 2 < high]
     for number, segment in enumerate(segments):
         segment.id = number
@@ -73,6 +75,32 @@ def stitch(parts: Sequence[tuple[float, float, Transcription]]) -> Transcription
         segments=segments,
         words=words,
     )
+
+
+def _word_count(segment: TranscriptionSegment) -> int:
+    return len(segment.text.split())
+
+
+def _without_repeats(
+    earlier: list[TranscriptionSegment], later: list[TranscriptionSegment]
+) -> list[TranscriptionSegment]:
+    """``earlier`` then ``later``, where a sentence across the seam that both pieces heard
+    (their times overlap by more than half the shorter) is kept once: the fuller hearing,
+    with more words (a piece that starts mid-sentence misses its first words)."""
+    result = list(earlier)
+    for segment in later:
+        twin = next((s for s in reversed(result[-3:]) if _same_speech(s, segment)), None)
+        if twin is None:
+            result.append(segment)
+        elif _word_count(segment) > _word_count(twin):
+            result[result.index(twin)] = segment
+    return result
+
+
+def _same_speech(a: TranscriptionSegment, b: TranscriptionSegment) -> bool:
+    shared = min(a.end, b.end) - max(a.start, b.start)
+    shorter = min(a.end - a.start, b.end - b.start)
+    return shorter > 0 and shared > shorter / 2
 
 
 def transcribe(

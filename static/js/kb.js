@@ -40,7 +40,7 @@
     bar.value = doc.percent;
     state.className = "state " + doc.status;
     state.textContent = doc.status_label + (doc.stage ? " · " + doc.stage : "") +
-      (doc.error ? " — " + doc.error : "") + (doc.status === "ready" ? " (" + doc.chunks + " passages)" : "");
+      (doc.note ? " · " + doc.note : "") + (doc.error ? " — " + doc.error : "") + (doc.status === "ready" ? " (" + doc.chunks + " passages)" : "");
   }
 
   function send(body, name) {
@@ -105,7 +105,8 @@
         if (li) show(li, doc, "");
         const row = document.querySelector('[data-document="' + doc.id + '"]');
         if (row) {
-          row.querySelector("[data-state]").textContent = doc.status_label + (doc.stage ? " · " + doc.stage : "");
+          row.querySelector("[data-state]").textContent = doc.status_label +
+            (doc.stage ? " · " + doc.stage : "") + (doc.note ? " · " + doc.note : "");
           row.querySelector("[data-state]").className = "state " + doc.status;
           row.querySelector("[data-progress]").value = doc.percent;
           row.querySelector("[data-error]").textContent = doc.error;

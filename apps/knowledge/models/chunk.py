@@ -34,6 +34,9 @@ class Chunk(models.Model):
     char_start = models.PositiveIntegerField()
     char_end = models.PositiveIntegerField()
     page = models.PositiveIntegerField(null=True, blank=True)
+    # A passage of a recording's transcript: when it is said, in seconds from the start.
+    start_seconds = models.FloatField(null=True, blank=True)
+    end_seconds = models.FloatField(null=True, blank=True)
     token_count = models.PositiveIntegerField()
     embedding = VectorField(dimensions=VECTOR_DIMENSIONS)
 

@@ -102,6 +102,7 @@ class Document(models.Model):
         EXTRACTING = "extracting", "Extracting text"
         EMBEDDING = "embedding", "Embedding"
         STORING = "storing", "Storing"
+        TRANSCRIBING = "transcribing", "Transcribing"
 
     class PageKind(models.TextChoices):
         """What a chunk's ``page`` number counts: "page 3" of a PDF or scan, "slide 3"."""
@@ -128,6 +129,9 @@ class Document(models.Model):
     # pages as [page, start, end] spans; written with the chunks.
     content = models.TextField(blank=True)
     content_pages = models.JSONField(default=list, blank=True)
+    # A recording's transcript: its segments as [start, end, start_seconds, end_seconds]
+    # spans of ``content`` (the viewer follows playback with them); written with the chunks.
+    content_times = models.JSONField(default=list, blank=True)
     page_kind = models.CharField(max_length=10, choices=PageKind.choices, default=PageKind.PAGE)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -158,8 +162,21 @@ class Document(models.Model):
     def is_pdf(self) -> bool:
         return self.mime_type == "application/pdf"
 
+    @property
+    def is_recording(self) -> bool:
+        """Audio or video, transcribed; the viewer plays it."""
+        return self.mime_type.startswith(("audio/", "video/"))
+
+    @property
+    def progress_note(self) -> str:
+        """ "12 of 45 min": how much of a recording is transcribed (progress in seconds)."""
+        if self.stage != self.Stage.TRANSCRIBING or not self.progress_total:
+            return ""
+        total = max(1, round(self.progress_total / 60))
+        return f"{min(total, round(self.progress_done / 60))} of {total} min"
+
     # Large fields that lists, passages and status polls leave unread (``defer``).
-    CONTENT_FIELDS = ("content", "content_pages")
+    CONTENT_FIELDS = ("content", "content_pages", "content_times")
 
     # Every field a re-queue resets: new content, a re-index request and an admin edit all go
     # through ``reset_for_indexing``, so each starts with the same fresh set of attempts.

@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
 .PHONY: run serve backup restore test check lint fmt chromium ocr speech migrate demo clean-db pg16-binaries bench bench-faults bench-ingest bench-ingest-formats \
-	bench-quality bench-quality-pydocs bench-bm25 bench-retrieval bench-retrieval-1m bench-breakdown bench-load bench-transcription
+	bench-quality bench-quality-pydocs bench-bm25 bench-retrieval bench-retrieval-1m bench-breakdown bench-load bench-transcription bench-ingest-recordings
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -95,12 +95,14 @@ DATASET ?= ../shared/data/scifact
 ## make bench: every benchmark (figures printed and written to bench/results/*.json; see
 ## BENCHMARKS.md); one command each below. Never part of the tests. Takes about an hour.
 bench: bench-faults bench-ingest bench-ingest-formats bench-quality bench-quality-pydocs bench-bm25 bench-retrieval \
-	bench-breakdown bench-load bench-transcription
+	bench-breakdown bench-load bench-transcription bench-ingest-recordings
 
 bench-faults: $(INSTALLED_BENCH)
 	$(PY) bench/client_faults.py
 bench-transcription: $(INSTALLED_BENCH) speech
 	$(PY) bench/transcription.py
+bench-ingest-recordings: $(INSTALLED_BENCH) speech
+	$(PY) bench/ingest_recordings.py
 bench-ingest: $(INSTALLED_BENCH)
 	$(PY) bench/ingest.py
 bench-ingest-formats: $(INSTALLED_BENCH)

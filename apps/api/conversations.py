@@ -29,7 +29,7 @@ from apps.api.schemas import (
 from apps.chat.access import withhold_unreadable_sources
 from apps.chat.citations import unique_sources
 from apps.chat.models import Conversation, Message
-from apps.knowledge.links import passage_path
+from apps.knowledge.links import passage_path, seconds_of
 from apps.knowledge.models import KnowledgeBase
 
 router = Router()
@@ -52,6 +52,8 @@ def citation_out(citation: dict[str, Any]) -> CitationOut:
         title=str(citation.get("title", "")),
         page=citation.get("page"),
         page_kind=str(citation.get("page_kind") or "page"),
+        start_seconds=seconds_of(citation.get("start_seconds")),
+        end_seconds=seconds_of(citation.get("end_seconds")),
         section=str(citation.get("section") or ""),
         url=str(citation.get("url") or ""),
         document_url=passage_url(citation),
@@ -68,6 +70,8 @@ def sources_out(citations: list[dict[str, Any]]) -> list[SourceOut]:
             title=str(c.get("title", "")),
             page=c.get("page"),
             page_kind=str(c.get("page_kind") or "page"),
+            start_seconds=seconds_of(c.get("start_seconds")),
+            end_seconds=seconds_of(c.get("end_seconds")),
             section=str(c.get("section") or ""),
             url=str(c.get("url") or ""),
             document_url=passage_url(c),

@@ -5,7 +5,8 @@ Every cited span is a ``document_citation`` (Groq's chat-completions shape) whos
 from. A passage of a web page adds a ``url_citation`` (OpenAI's chat-completions shape,
 ``url`` being the page itself), a passage of an uploaded file a ``file_citation`` (the
 Responses API's fields, nested the chat-completions way). Both also carry
-``document_url``: the passage in its document's page in this app.
+``document_url``: the passage in its document's page in this app, and for a passage of a
+recording ``start_seconds`` and ``end_seconds``: when it is said.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ def document_link(citation: Citation, absolute_url: AbsoluteUrl) -> str:
     return absolute_url(passage_path(citation.document_id, citation.chunk_id))
 
 
+def _our_fields(citation: Citation, context: AnnotationContext) -> dict[str, Any]:
+    """What our nested citations add to the family's fields: the passage's link in this
+    app and, for a recording, its seconds."""
+    fields: dict[str, Any] = {"document_url": document_link(citation, context.absolute_url)}
+    if citation.start_seconds is not None:
+        fields.update(start_seconds=citation.start_seconds, end_seconds=citation.end_seconds)
+    return fields
+
+
 def citation_annotations(citation: Citation, context: AnnotationContext) -> list[dict[str, Any]]:
     """The annotations of one cited span: a ``document_citation``, and a ``url_citation`` or
     ``file_citation`` when the passage comes from a web page or an uploaded file."""
@@ -71,17 +81,14 @@ def citation_annotations(citation: Citation, context: AnnotationContext) -> list
     kind = context.source_kind(citation.document_id)
     if kind is None:
         return annotations
-    link = document_link(citation, context.absolute_url)
+    ours = _our_fields(citation, context)
     if citation.url:
         url_citation = {"url": citation.url, "title": citation.title, **_span(citation)}
-        annotations.append(
-            {"type": "url_citation", "url_citation": {**url_citation, "document_url": link}}
-        )
+        annotations.append({"type": "url_citation", "url_citation": {**url_citation, **ours}})
     elif kind == Document.SourceKind.FILE:
         file_citation = {"file_id": str(citation.document_id), "filename": citation.title}
-        file_citation["document_url"] = link
         annotations.append(
-            {"type": "file_citation", "file_citation": {**file_citation, **_span(citation)}}
+            {"type": "file_citation", "file_citation": {**file_citation, **ours, **_span(citation)}}
         )
     return annotations
 

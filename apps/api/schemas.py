@@ -109,6 +109,9 @@ class AddUrlIn(Schema):
 
 # --- Search ---
 
+START_SECONDS = "Seconds from the start of the recording where the passage is said; null for text."
+END_SECONDS = "Seconds from the start of the recording where the passage ends; null for text."
+
 
 class Span(Schema):
     start: int
@@ -135,6 +138,8 @@ class SearchHit(Schema):
     knowledge_base: KnowledgeBaseRef
     page: int | None
     page_kind: str = Field(description='What ``page`` counts: "page" or "slide".')
+    start_seconds: float | None = Field(description=START_SECONDS)
+    end_seconds: float | None = Field(description=END_SECONDS)
     heading: str
     section: str = Field(description='The heading path: "Guide › Travel › Hotels".')
     text: str
@@ -191,6 +196,8 @@ class CitationOut(Schema):
     title: str
     page: int | None
     page_kind: str
+    start_seconds: float | None = Field(description=START_SECONDS)
+    end_seconds: float | None = Field(description=END_SECONDS)
     section: str = Field(description="The heading path of the cited passage.")
     url: str = Field(description="The source's own URL, for a web page; else empty.")
     document_url: str = Field(description="The cited passage in this app.")
@@ -206,6 +213,8 @@ class SourceOut(Schema):
     title: str
     page: int | None
     page_kind: str
+    start_seconds: float | None = Field(description=START_SECONDS)
+    end_seconds: float | None = Field(description=END_SECONDS)
     section: str
     url: str
     document_url: str

@@ -81,6 +81,8 @@ def hit_of(passage: Passage, query: str) -> SearchHit:
         ),
         page=passage.page,
         page_kind=passage.page_kind,
+        start_seconds=passage.start_seconds,
+        end_seconds=passage.end_seconds,
         heading=passage.heading,
         section=passage.section,
         text=passage.text,

@@ -85,6 +85,8 @@ def passage_json(passage: Passage) -> dict[str, Any]:
         "page": passage.page,
         "page_kind": passage.page_kind,
         "section": passage.section,
+        "start_seconds": passage.start_seconds,
+        "end_seconds": passage.end_seconds,
         "url": passage.source_url,
         "text": passage.text,
         "score": round(passage.score, 4),

@@ -45,6 +45,10 @@ class Citation:
     kind: str
     page_kind: str = "page"  # "slide" for presentations; stored citations without it: "page"
     section: str = ""  # the heading path; stored citations without it: ""
+    # When a recording says the passage (seconds from its start); text and stored
+    # citations without them: None.
+    start_seconds: float | None = None
+    end_seconds: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +74,8 @@ def _numbered(spans: Sequence[tuple[int, int, Passage, str]]) -> list[Citation]:
                 kind=kind,
                 page_kind=passage.page_kind,
                 section=passage.section,
+                start_seconds=passage.start_seconds,
+                end_seconds=passage.end_seconds,
             )
         )
     return citations

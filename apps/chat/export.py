@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from apps.chat.citations import after_link_target
 from apps.chat.models import Conversation, Message
-from apps.knowledge.links import location_label, passage_path
+from apps.knowledge.links import location_label, passage_path, seconds_of
 
 # The model's text may hold our private-use markers or footnote syntax of its own.
 _STRAY = re.compile(r"[\ue000-\uf8ff]")
@@ -86,6 +86,7 @@ def _footnote(label: int, citation: dict[str, Any], absolute: Callable[[str], st
         section=str(citation.get("section") or ""),
         page=citation.get("page"),
         page_kind=str(citation.get("page_kind") or "page"),
+        start_seconds=seconds_of(citation.get("start_seconds")),
     )
     if where:
         parts.append(where)

@@ -56,6 +56,8 @@ def render_event(event: AnswerEvent) -> bytes:
                 "title": cited.title,
                 "page": cited.page,
                 "page_kind": cited.page_kind,
+                "start_seconds": cited.start_seconds,
+                "end_seconds": cited.end_seconds,
             },
         )
     if isinstance(event, Finished):

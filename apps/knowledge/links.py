@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from django.urls import reverse
 
 from apps.knowledge.mediakind import clock
@@ -29,3 +32,11 @@ def location_label(
     if start_seconds is not None:
         parts.append(f"at {clock(start_seconds)}")
     return " · ".join(parts)
+
+
+def seconds_of(value: Any) -> float | None:
+    """A stored time (a number in JSON, or nothing) as seconds from the start, never before
+    it; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return max(0.0, float(value))

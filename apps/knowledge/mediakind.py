@@ -80,13 +80,14 @@ def detect_media(data: bytes) -> str | None:
 
 
 def _is_mpeg_audio_frame(head: bytes) -> bool:
-    """An MPEG audio frame header: 11 sync bits, a known version and layer, a real bit
-    rate and sample rate (so that UTF-16's BOM, ``FF FE``, is not taken for one)."""
+    """An MPEG audio frame header: 11 sync bits, a known version, Layer II or III (Layer I,
+    never used for recordings, is what UTF-16's byte order mark ``FF FE`` would read as), a
+    real bit rate and sample rate."""
     if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
         return False
     version, layer = (head[1] >> 3) & 0b11, (head[1] >> 1) & 0b11
     bitrate, rate = head[2] >> 4, (head[2] >> 2) & 0b11
-    return version != 0b01 and layer != 0b00 and bitrate not in (0, 15) and rate != 0b11
+    return version != 0b01 and layer in (0b01, 0b10) and bitrate not in (0, 15) and rate != 0b11
 
 
 def _is_adts(head: bytes) -> bool:

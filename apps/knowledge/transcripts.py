@@ -23,6 +23,7 @@ from apps.knowledge.extracted import Extracted, TimeSpan
 from apps.knowledge.formats_media import MediaLimits, Recording, prepare_recording
 from apps.knowledge.models import Document
 from apps.knowledge.sandbox import run_isolated
+from apps.modelapi.audio import AudioError
 from apps.modelapi.schemas import Transcription, TranscriptionSegment
 from apps.modelapi.transcription import stitch, transcribe
 
@@ -124,7 +125,10 @@ def transcribe_recording(document: Document, data: bytes) -> Extracted:
     document.set_progress(Document.Stage.TRANSCRIBING, 0, total)
     parts: list[tuple[float, float, Transcription]] = []
     for piece in recording.pieces:
-        result = transcribe(piece.data, "piece.flac", language=settings.TRANSCRIPTION_LANGUAGE)
+        try:
+            result = transcribe(piece.data, "piece.flac", language=settings.TRANSCRIPTION_LANGUAGE)
+        except AudioError as exc:  # a piece refused as too large could not be cut again
+            raise ExtractionError(f"The recording could not be cut into pieces: {exc}") from exc
         parts.append((piece.offset, piece.seconds, result))
         done = min(total, round(piece.offset + piece.seconds))
         document.set_progress(Document.Stage.TRANSCRIBING, done, total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from functools import partial
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.utils.safestring import SafeString
 
 from apps.knowledge.extract import MIME_MARKDOWN
+from apps.knowledge.mediakind import VIDEO_MIME_TYPES
 from apps.knowledge.models import Chunk, Document
 from apps.knowledge.pdfpages import PageLayout, page_layout, render_page
 from apps.knowledge.sandbox import run_isolated
@@ -90,3 +92,46 @@ def pdf_page_png(document: Document, *, page: int) -> bytes:
         memory_mb=settings.EXTRACT_MEMORY_MB,
         doing="Drawing this page",
     )
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One segment of a recording's transcript in the viewer."""
+
+    start_seconds: float
+    end_seconds: float
+    text: str
+    anchors: list[int]  # the passages (chunk ids) that begin with this segment
+    cited: bool  # within the cited passage
+
+
+def transcript_lines(
+    document: Document, chunks: list[Chunk], cited: Chunk | None
+) -> list[TranscriptLine]:
+    """The transcript segment by segment, each with its seconds, the passages it starts,
+    and whether the cited passage holds it; [] for a document without times."""
+    lines = []
+    first_chunk: dict[int, list[int]] = {}
+    spans = [(int(s), int(e), float(a), float(b)) for s, e, a, b in document.content_times]
+    ends = [end for _, end, _, _ in spans]
+    for chunk in chunks:  # the first segment that ends after the passage's start
+        index = bisect.bisect_right(ends, chunk.char_start)
+        if index < len(spans):
+            first_chunk.setdefault(index, []).append(chunk.pk)
+    for index, (start, end, start_seconds, end_seconds) in enumerate(spans):
+        inside = cited is not None and start < cited.char_end and end > cited.char_start
+        lines.append(
+            TranscriptLine(
+                start_seconds=start_seconds,
+                end_seconds=end_seconds,
+                text=document.content[start:end],
+                anchors=first_chunk.get(index, []),
+                cited=inside,
+            )
+        )
+    return lines
+
+
+def media_element(document: Document) -> str:
+    """ "video" for a recording with pictures (its type says so), else "audio"."""
+    return "video" if document.mime_type in VIDEO_MIME_TYPES else "audio"

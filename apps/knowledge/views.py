@@ -68,6 +68,8 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page",
             "char_start",
             "char_end",
+            "start_seconds",
+            "end_seconds",
         )
     )
     state = viewing.viewer_state(
@@ -98,8 +100,12 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "layout": layout,
             "page_error": page_error,
             "text_html": viewing.document_text_html(document, chunks)
-            if state.view == viewing.TEXT
+            if state.view == viewing.TEXT and not document.is_recording
             else None,
+            "transcript": viewing.transcript_lines(document, chunks, state.cited)
+            if document.is_recording
+            else [],
+            "media_element": viewing.media_element(document),
             "has_page_view": viewing.has_page_view(document),
             "may_download": bool(document.file) and may_download(request, document),
             # An e-mail and its attachments link each other (same knowledge base, so readable).
@@ -137,7 +143,8 @@ def document_page_image(request: HttpRequest, pk: int, page: int) -> HttpRespons
 @login_required
 def document_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The original upload. Only PDFs are shown inline; anything else is a plain download,
-    so an uploaded HTML page can never run in our origin."""
+    so an uploaded HTML page can never run in our origin. Byte ranges are served, so that
+    the viewer's player seeks in a recording (its own type, which no browser runs)."""
     document = _readable_document(request, pk)
     if not document.file:
         raise Http404("This document has no stored file.")
@@ -157,7 +164,7 @@ def document_file(request: HttpRequest, pk: int) -> HttpResponseBase:
         request,
         document.file.open("rb"),
         size=document.file.size,
-        content_type="application/pdf" if inline else "application/octet-stream",
+        content_type=served_content_type(document),
         filename=" ".join(document.title.rsplit("/", 1)[-1].split()) or "document",
         as_attachment=not inline,
     )
@@ -165,6 +172,14 @@ def document_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     if not inline:
         response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+def served_content_type(document: Document) -> str:
+    """PDFs and recordings keep their type (detected from content, from a fixed list);
+    everything else is opaque bytes."""
+    if document.is_pdf or document.is_recording:
+        return document.mime_type
+    return "application/octet-stream"
 
 
 def upload_limits() -> dict[str, Any]:

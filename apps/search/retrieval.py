@@ -35,6 +35,8 @@ class Passage:
     score: float
     page_kind: str = "page"  # what ``page`` counts: "page" (PDF, scan) or "slide"
     section: str = ""  # the heading path: "Guide › Travel › Hotels"
+    start_seconds: float | None = None  # when a recording says it (seconds); None for text
+    end_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def load_passages(candidates: list[Candidate], *, knowledge_base_ids: list[int])
                 score=candidate.score,
                 page_kind=chunk.document.page_kind,
                 section=chunk.section,
+                start_seconds=chunk.start_seconds,
+                end_seconds=chunk.end_seconds,
             )
         )
     return passages

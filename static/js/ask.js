@@ -49,6 +49,22 @@
     return { answer, body, status: answer.querySelector(".status"), text: "", markers: [] };
   }
 
+  // 12:34, or 1:02:03 from an hour on (as apps/knowledge/mediakind.py's clock).
+  function clock(seconds) {
+    const whole = Math.floor(Math.max(0, seconds));
+    const hours = Math.floor(whole / 3600);
+    const minutes = Math.floor((whole % 3600) / 60);
+    const secs = String(whole % 60).padStart(2, "0");
+    return hours ? hours + ":" + String(minutes).padStart(2, "0") + ":" + secs : minutes + ":" + secs;
+  }
+
+  // Where a marker's passage is: ", page 3", " · at 12:34" for a recording.
+  function where(m) {
+    let text = m.page ? ", " + (m.page_kind || "page") + " " + m.page : "";
+    if (typeof m.start_seconds === "number") text += " · at " + clock(m.start_seconds);
+    return text;
+  }
+
   // Text so far, with a marker after each cited position (textContent only: never HTML).
   function paint(view) {
     view.body.textContent = "";
@@ -56,7 +72,7 @@
     view.markers.slice().sort((a, b) => a.end - b.end).forEach((m) => {
       view.body.append(document.createTextNode(view.text.slice(cursor, m.end)));
       const mark = el("span", "cite-marker pending", String(m.number));
-      mark.title = m.title + (m.page ? ", " + (m.page_kind || "page") + " " + m.page : "");
+      mark.title = m.title + where(m);
       view.body.append(mark);
       cursor = Math.max(cursor, m.end);
     });

@@ -106,10 +106,25 @@ def test_each_recording_type_is_known_by_its_content_and_transcribed(
     assert abs(start - meeting.starts[2]) < 1.5
 
 
+def test_an_mp3_without_its_id3_tag_is_known_by_its_first_frame(meeting) -> None:
+    tagged = encoded(meeting.wav, "mp3")
+    assert tagged.startswith(b"ID3")
+    # The tag's size: four "synchsafe" bytes of 7 bits each.
+    size = (
+        (tagged[6] & 0x7F) << 21
+        | (tagged[7] & 0x7F) << 14
+        | (tagged[8] & 0x7F) << 7
+        | (tagged[9] & 0x7F)
+    )
+    bare = tagged[10 + size :]
+    assert bare[0] == 0xFF and detect_mime_type(bare, "recording") == "audio/mpeg"
+
+
 def test_text_that_starts_like_a_frame_header_is_not_taken_for_audio() -> None:
-    utf16 = "Meeting notes: the budget.".encode("utf-16")  # FF FE, like an MPEG sync word
-    assert detect_media(utf16) is None
-    assert detect_mime_type(utf16, "notes.txt") == "text/plain"
+    for text in ("Meeting notes: the budget.", "Ein Text über Grüße."):
+        utf16 = text.encode("utf-16")  # FF FE, like an MPEG sync word
+        assert detect_media(utf16) is None
+        assert detect_mime_type(utf16, "notes.txt") == "text/plain"
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
     assert detect_media(heic) is None
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from apps.knowledge.links import location_label, passage_path
+from apps.knowledge.links import location_label, passage_path, seconds_of
 
 register = template.Library()
 
@@ -18,11 +18,13 @@ def passage_url(document_id: Any, chunk_id: Any) -> str:
 @register.filter
 def location(item: Any, page_kind: str = "") -> str:
     """A citation, retrieved passage, search hit or chunk's place: heading path (the heading
-    for what was stored before paths were), page or slide. ``page_kind`` for a chunk."""
+    for what was stored before paths were), page or slide, and when a recording says it.
+    ``page_kind`` for a chunk."""
     return location_label(
         section=str(_field(item, "section") or _field(item, "heading") or ""),
         page=_field(item, "page"),
         page_kind=page_kind or str(_field(item, "page_kind") or "page"),
+        start_seconds=seconds_of(_field(item, "start_seconds")),
     )
 
 

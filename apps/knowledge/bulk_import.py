@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from django.conf import settings
 from django.db.models import Max
 
 from apps.knowledge.indexing import index_document
 from apps.knowledge.models import Document, KnowledgeBase
-from apps.knowledge.uploads import UploadOutcome, add_upload, title_from_name
+from apps.knowledge.uploads import (
+    UploadOutcome,
+    add_upload,
+    largest_upload_bytes,
+    title_from_name,
+)
 
 Status = Literal["added", "unchanged", "new version", "refused"]
 STATUSES: tuple[Status, ...] = ("added", "unchanged", "new version", "refused")
@@ -108,8 +112,8 @@ def import_file(*, knowledge_base: KnowledgeBase, name: str, path: Path) -> list
     """One file (an archive: its members), added like an upload; never raises for bad input."""
     try:
         size = path.stat().st_size
-        if size > settings.MAX_UPLOAD_BYTES:
-            reason = f"{size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} bytes."
+        if size > largest_upload_bytes():  # the type's own limit: validate_upload
+            reason = f"{size:,} bytes; the limit is {largest_upload_bytes():,} bytes."
             return [ImportedItem(name, "refused", f"{name} is {reason}")]
         data = path.read_bytes()
     except OSError as exc:

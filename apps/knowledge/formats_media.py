@@ -24,6 +24,8 @@ from apps.knowledge.errors import ExtractionError
 from apps.knowledge.mediakind import clock
 from apps.modelapi.audio import SAMPLE_RATE, Piece, encode_flac
 
+# Containers whose duration FFmpeg estimates rather than reads.
+ESTIMATED_DURATION_FORMATS = {"mp3", "aac"}
 # Packets that may fail to decode before the recording counts as damaged.
 MAX_BAD_PACKET_SHARE = 0.1
 # A file that holds less than half of what it claims, and a minute less, is truncated.
@@ -53,7 +55,8 @@ def prepare_recording(data: bytes, limits: MediaLimits) -> Recording:
     """Decode the first audio track to 16 kHz mono FLAC pieces of ``piece_seconds``
     overlapping by ``overlap_seconds``; a reason (``ExtractionError``) for anything else."""
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
+        # Tags in another encoding than UTF-8 (old recorders' Latin-1) are no reason to fail.
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="replace") as container:
             stream = _audio_stream(container)
             declared = _declared_seconds(container, stream)
             if declared is not None and declared > limits.max_seconds:
@@ -63,7 +66,7 @@ def prepare_recording(data: bytes, limits: MediaLimits) -> Recording:
                 )
             pieces, samples = _decoded_pieces(container, stream, limits)
             has_video = any(_is_moving_picture(s) for s in container.streams.video)
-    except av.FFmpegError as exc:
+    except (av.FFmpegError, ValueError, OverflowError) as exc:
         raise ExtractionError(f"The recording could not be decoded: {exc}") from exc
     seconds = samples / SAMPLE_RATE
     if not samples:
@@ -82,13 +85,18 @@ def prepare_recording(data: bytes, limits: MediaLimits) -> Recording:
 
 def _audio_stream(container: InputContainer) -> AudioStream:
     if not container.streams.audio:
-        what = "video has no audio track" if container.streams.video else "file has no audio track"
+        moving = any(_is_moving_picture(s) for s in container.streams.video)
+        what = "video has no audio track" if moving else "file has no audio track"
         raise ExtractionError(f"The {what}; there is nothing to transcribe.")
     return container.streams.audio[0]
 
 
 def _declared_seconds(container: InputContainer, stream: AudioStream) -> float | None:
-    """What the header claims: the stream's duration, else the container's."""
+    """What the header claims: the stream's duration, else the container's; None where
+    FFmpeg only estimates it from the first frame's bit rate (MP3 without a Xing header,
+    ADTS AAC), which a variable bit rate makes wrong both ways."""
+    if container.format.name in ESTIMATED_DURATION_FORMATS:
+        return None
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     return container.duration / 1_000_000 if container.duration else None
@@ -133,9 +141,11 @@ def _piece(offset: int, samples: np.ndarray) -> Piece:
 
 
 def _samples(container: InputContainer, stream: AudioStream) -> Iterator[np.ndarray]:
-    """16 kHz mono int16 arrays, packet by packet; a damaged packet is skipped, too many
-    of them fail the recording."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    """16 kHz mono int16 arrays, packet by packet. A damaged packet is replaced by its
+    length of silence, so later times stay right; more than a tenth of them (after the
+    first ten) fail the recording. A change of sample rate or layout mid-stream (spliced
+    files) gets a new resampler."""
+    resampler, shape = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE), None
     good = bad = 0
     for packet in container.demux(stream):
         try:
@@ -147,10 +157,29 @@ def _samples(container: InputContainer, stream: AudioStream) -> Iterator[np.ndar
                     f"The recording is damaged: {bad} of its first {good + bad} packets "
                     f"could not be decoded ({exc})."
                 ) from exc
+            yield _silence(packet.duration, packet.time_base)
             continue
         good += 1
         for frame in frames:
+            frame_shape = (frame.format.name, frame.layout.name, frame.sample_rate)
+            if shape is not None and frame_shape != shape:
+                yield from _flushed(resampler)
+                resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+            shape = frame_shape
             for out in resampler.resample(frame):
                 yield out.to_ndarray().reshape(-1)
+    yield from _flushed(resampler)
+
+
+def _flushed(resampler: av.AudioResampler) -> Iterator[np.ndarray]:
     for out in resampler.resample(None):
         yield out.to_ndarray().reshape(-1)
+
+
+def _silence(duration: int | None, time_base: object) -> np.ndarray:
+    """A lost packet's length of silence (nothing when its length is unknown)."""
+    try:
+        seconds = float(duration * time_base) if duration else 0.0  # type: ignore[operator]
+    except (TypeError, ValueError, OverflowError):
+        seconds = 0.0
+    return np.zeros(int(min(max(seconds, 0.0), 10.0) * SAMPLE_RATE), dtype=np.int16)

@@ -60,7 +60,7 @@ def detect_media(data: bytes) -> str | None:
     head = data[:64]
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return MIME_WAV
-    if head.startswith(b"ID3") or _is_mpeg_audio_frame(head):
+    if _is_id3_tag(head) or _is_mpeg_audio_frame(head):
         return MIME_MP3
     if _is_adts(head):
         return MIME_AAC
@@ -77,6 +77,17 @@ def detect_media(data: bytes) -> str | None:
     if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: WebM or Matroska
         return MIME_WEBM if b"webm" in data[:4096] else MIME_MKV
     return None
+
+
+def _is_id3_tag(head: bytes) -> bool:
+    """An ID3v2 tag: "ID3", version 2–4, and four 7-bit ("synchsafe") size bytes."""
+    return (
+        len(head) >= 10
+        and head.startswith(b"ID3")
+        and head[3] in (2, 3, 4)
+        and head[4] != 0xFF
+        and all(b < 0x80 for b in head[6:10])
+    )
 
 
 def _is_mpeg_audio_frame(head: bytes) -> bool:

@@ -84,9 +84,11 @@ def requested_range(header: str, *, size: int) -> ByteRange | Unsatisfiable | No
             return UNSATISFIABLE
         return ByteRange(start=max(size - suffix, 0), end=size - 1)
     start = _position(first)
-    end = _position(last) if last else size - 1
-    if start >= size or start > end:
+    if last and _position(last) < start:
+        return None  # an invalid byte-range-spec (RFC 9110 §14.1.1): the header is ignored
+    if start >= size:
         return UNSATISFIABLE
+    end = _position(last) if last else size - 1
     return ByteRange(start=start, end=min(end, size - 1))
 
 

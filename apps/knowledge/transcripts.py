@@ -11,6 +11,7 @@ child: the child has no settings and no network, only the decoder and its limits
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -28,6 +29,10 @@ from apps.modelapi.schemas import Transcription, TranscriptionSegment
 from apps.modelapi.transcription import stitch, transcribe
 
 PARAGRAPH = "\n\n"
+# Whisper's no-speech figure is per 30 s window: a window where speech starts late can score
+# high and still hold good words, so "sure silence" drops only what says almost nothing
+# (tiny.en's " you" in silence).
+SURE_SILENCE_MAX_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,14 @@ def segment_verdict(segment: TranscriptionSegment, thresholds: SpeechThresholds)
     no_speech = segment.no_speech_prob
     logprob = segment.avg_logprob
     low_logprob = logprob is not None and logprob < thresholds.min_avg_logprob
+    few_words = len(segment.text.split()) <= SURE_SILENCE_MAX_WORDS
     if no_speech is not None and (
-        no_speech > thresholds.sure_silence_no_speech_prob
+        (no_speech > thresholds.sure_silence_no_speech_prob and few_words)
         or (no_speech > thresholds.silence_no_speech_prob and low_logprob)
     ):
         return "silence"
+    if not (math.isfinite(segment.start) and math.isfinite(segment.end)):
+        return "failed"  # a server's NaN or Infinity cannot be stored or played
     if not any(c.isalnum() for c in segment.text):
         return "silence"  # "." or "…": nothing was said
     ratio = segment.compression_ratio
@@ -99,10 +107,12 @@ def no_speech_reason(silent: int, failed: int) -> str:
 
 
 def media_limits() -> MediaLimits:
+    """Pieces of at least 10 s, overlapping by less than half a piece, whatever is set."""
+    piece = max(10.0, float(settings.TRANSCRIPTION_PIECE_SECONDS))
     return MediaLimits(
         max_seconds=float(settings.RECORDING_MAX_SECONDS),
-        piece_seconds=float(settings.TRANSCRIPTION_PIECE_SECONDS),
-        overlap_seconds=float(settings.TRANSCRIPTION_OVERLAP_SECONDS),
+        piece_seconds=piece,
+        overlap_seconds=min(max(0.0, float(settings.TRANSCRIPTION_OVERLAP_SECONDS)), piece / 2),
     )
 
 

@@ -47,11 +47,16 @@ class UploadOutcome:
     duplicate: bool = False
 
 
+def largest_upload_bytes() -> int:
+    """What any upload may weigh before its type is known (recordings may weigh more)."""
+    return max(settings.MAX_UPLOAD_BYTES, settings.RECORDING_MAX_UPLOAD_BYTES)
+
+
 def validate_upload(*, data: bytes, filename: str) -> str:
     """Check size and content type of an upload; return its MIME type."""
     if not data:
         raise UploadRejected(f"{filename} is empty.")
-    largest = max(settings.MAX_UPLOAD_BYTES, settings.RECORDING_MAX_UPLOAD_BYTES)
+    largest = largest_upload_bytes()
     if len(data) > largest:
         raise UploadRejected(f"{filename} is {len(data):,} bytes; the limit is {largest:,} bytes.")
     try:
@@ -246,10 +251,9 @@ def add_batch(
         urls = []
     for upload in files:
         name = upload.name or "file"
-        if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
-            message = (
-                f"{name} is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}."
-            )
+        largest = largest_upload_bytes()  # the type's own limit: validate_upload
+        if upload.size is not None and upload.size > largest:
+            message = f"{name} is {upload.size:,} bytes; the limit is {largest:,}."
             outcomes.append(UploadOutcome(name, None, message))
             continue
         outcomes += add_upload(knowledge_base=knowledge_base, filename=name, data=upload.read())

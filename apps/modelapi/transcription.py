@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 
 from django.conf import settings
 
@@ -98,9 +100,23 @@ def _without_repeats(
 
 
 def _same_speech(a: TranscriptionSegment, b: TranscriptionSegment) -> bool:
+    """Two hearings of one sentence: their times overlap by more than half the shorter,
+    and most of the shorter one's words are in the longer (Whisper stretches a piece's last
+    segment to the piece's end, so time alone would join two different sentences)."""
     shared = min(a.end, b.end) - max(a.start, b.start)
     shorter = min(a.end - a.start, b.end - b.start)
-    return shorter > 0 and shared > shorter / 2
+    if shorter <= 0 or shared <= shorter / 2:
+        return False
+    words_a, words_b = _words(a.text), _words(b.text)
+    few, many = sorted((words_a, words_b), key=len)
+    if not few:
+        return False
+    matched = SequenceMatcher(None, few, many, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in matched) >= len(few) / 2
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def transcribe(

@@ -10,13 +10,13 @@
   let playing = null;
 
   function lineAt(time) {
-    // The last line that starts at or before ``time`` (binary search), if it has not ended long before.
+    // The last line that starts at or before ``time`` (binary search), unless it ended over 2 s before.
     let low = 0, high = starts.length - 1, found = -1;
     while (low <= high) {
       const mid = (low + high) >> 1;
       if (starts[mid] <= time) { found = mid; low = mid + 1; } else high = mid - 1;
     }
-    return found >= 0 && time < Math.max(ends[found], (starts[found + 1] || Infinity)) ? lines[found] : null;
+    return found >= 0 && time < ends[found] + 2 ? lines[found] : null; // a pause clears it after 2 s
   }
 
   function follow() {

@@ -256,3 +256,46 @@ def test_a_failing_transcription_server_schedules_a_retry_then_fails_clearly(
     assert document.status == Document.Status.FAILED
     assert document.error.startswith("Transcription failed:")
     assert any(r["path"].endswith("/audio/transcriptions") for r in groq.requests)
+
+
+def _with_latin1_title(wav: bytes) -> bytes:
+    """The WAV with a LIST/INFO title in Latin-1, as old recorders write it."""
+    title = "R\xe9union d'\xe9quipe".encode("latin-1") + b"\x00\x00"  # even: RIFF pads chunks
+    info = b"INFO" + b"INAM" + struct.pack("<I", len(title)) + title
+    chunk = b"LIST" + struct.pack("<I", len(info)) + info
+    body = wav[12:36] + chunk + wav[36:]  # after "fmt ", before "data"
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WAVE" + body
+
+
+def test_a_tag_in_latin1_is_no_reason_to_fail(knowledge_base, meeting) -> None:
+    document = _index(knowledge_base, "reunion.wav", _with_latin1_title(meeting.wav))
+    assert document.status == Document.Status.READY, document.error
+    assert "lisbon" in document.content.lower()
+
+
+def test_recordings_spliced_at_another_sample_rate_are_read_on(knowledge_base, meeting) -> None:
+    tone = (3000 * np.sin(np.arange(16_000 * 3) * 2 * np.pi * 220 / 16_000)).astype(np.int16)
+    spliced = encoded(meeting.wav, "mp3") + encoded(_wav(tone, 16_000), "mp3")
+    document = _index(knowledge_base, "spliced.mp3", spliced)
+    assert document.status == Document.Status.READY, document.error
+    assert "lisbon" in document.content.lower()
+
+
+def test_a_note_about_id3_tags_stays_text() -> None:
+    note = b"ID3 tag fields, a cheat sheet\n\nTitle, artist, album.\n"
+    assert detect_mime_type(note, "id3-notes.md") == "text/markdown"
+
+
+def test_the_upload_form_takes_a_recording_over_the_file_limit(knowledge_base, settings, meeting):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.knowledge.uploads import add_batch
+
+    settings.MAX_UPLOAD_BYTES = 1000
+    outcomes = add_batch(
+        knowledge_base=knowledge_base,
+        files=[SimpleUploadedFile("sync.wav", meeting.wav)],
+        urls=[],
+    )
+    assert [o.error for o in outcomes] == [""]
+    assert outcomes[0].document is not None

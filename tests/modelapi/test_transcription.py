@@ -192,3 +192,12 @@ def test_a_sentence_across_a_seam_is_kept_whole_once_not_cut_at_its_start() -> N
         "A long closing remark.",
         "A new topic starts here.",
     ]
+    # Whisper stretches a piece's last segment to its end: a different sentence at the same
+    # time is not a repeat (time alone took it for one and dropped it).
+    e = part((590.0, 600.0, " So we agreed on the plan."))
+    f = part((1.5, 4.0, " Next is hiring."))
+    both = stitch([(0.0, 600.0, e), (595.0, 20.0, f)])
+    assert [s.text.strip() for s in both.segments] == [
+        "So we agreed on the plan.",
+        "Next is hiring.",
+    ]

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.knowledge.mediakind import MEDIA_MIME_TYPES
 from apps.knowledge.models.knowledge_base import KnowledgeBase
 
 
@@ -165,7 +166,7 @@ class Document(models.Model):
     @property
     def is_recording(self) -> bool:
         """Audio or video, transcribed; the viewer plays it."""
-        return self.mime_type.startswith(("audio/", "video/"))
+        return self.mime_type in MEDIA_MIME_TYPES
 
     @property
     def progress_note(self) -> str:

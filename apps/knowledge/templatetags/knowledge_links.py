@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 
 from apps.knowledge.links import location_label, passage_path, seconds_of
+from apps.knowledge.mediakind import clock as clock_text
 
 register = template.Library()
 
@@ -26,6 +27,13 @@ def location(item: Any, page_kind: str = "") -> str:
         page_kind=page_kind or str(_field(item, "page_kind") or "page"),
         start_seconds=seconds_of(_field(item, "start_seconds")),
     )
+
+
+@register.filter
+def clock(seconds: Any) -> str:
+    """``{{ seconds|clock }}``: a recording's time as 12:34 (1:02:03 from an hour on)."""
+    value = seconds_of(seconds)
+    return clock_text(value) if value is not None else ""
 
 
 def _field(item: Any, name: str) -> Any:
